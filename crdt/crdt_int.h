@@ -1,0 +1,366 @@
+/*
+ * crdt_int.h -- the layouts behind cairn/crdt.h, shared by the crdt sources.
+ *
+ * Private to cairn (tests and fuzz targets may include it).
+ *
+ * One structure, cairn_doc, serves both a replica's documents and the
+ * documents of a delta. A document holds a causal context (which dots it
+ * covers) and a table of fields; a field holds register entries and set
+ * elements. A delta's document may also carry *scoped removals*: dots that
+ * its writer saw and superseded, attached to the field (register dots) or
+ * to the element (set dots) they belonged to. Because a dot is created once,
+ * for one entry of one field, scoping a removal to where the dot lived gives
+ * the same join as a document-wide context, while letting a join touch only
+ * the fields and elements a delta names. A document-wide context (the whole
+ * state's, in a state copy) applies to every field.
+ *
+ * Memory is the budget here: a field with one live register value (the
+ * common case) is 48 bytes with its value inline; more entries, set
+ * elements and removals live in an extension allocated on demand.
+ */
+#ifndef CAIRN_CRDT_INT_H
+#define CAIRN_CRDT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cairn/crdt.h"
+
+/* ---- allocation -------------------------------------------------------- */
+
+void *cairn__alloc(const cairn_allocator *a, size_t n);
+void *cairn__realloc(const cairn_allocator *a, void *p, size_t old_n,
+                     size_t new_n);
+void cairn__free(const cairn_allocator *a, void *p, size_t n);
+
+/*
+ * Grow an array of `size`-byte items so that it holds at least `need`
+ * items (doubling). *cap is in items. 0 or CAIRN_ENOMEM (array untouched).
+ */
+int cairn__grow(const cairn_allocator *a, void **arr, uint32_t *cap,
+                uint32_t need, size_t size);
+
+/* ---- values ------------------------------------------------------------ */
+
+/* Dot counters and so entry metadata fit in 48 bits. */
+#define CAIRN__COUNTER_MAX ((UINT64_C(1) << 48) - 1)
+
+/* A value's payload: the scalar itself, or its bytes (inline up to 8). */
+typedef union cairn__payload {
+	int64_t i;
+	double f;
+	uint8_t *p;
+	uint8_t in[8];
+} cairn__payload;
+
+#define CAIRN__INLINE_BYTES 8u
+
+/* Canonical NaN: every NaN written or decoded is stored as this one. */
+#define CAIRN__NAN_BITS UINT64_C(0x7ff8000000000000)
+
+/*
+ * Check a caller's value (type, UTF-8 of strings, size against max_bytes).
+ * 0, CAIRN_EINVAL or CAIRN_ETOOBIG.
+ */
+int cairn__value_check(const cairn_value *v, uint32_t max_bytes);
+
+/* Store a value: copy its bytes (inline when short). 0 or CAIRN_ENOMEM. */
+int cairn__payload_store(const cairn_allocator *a, const cairn_value *v,
+                         cairn__payload *out);
+void cairn__payload_release(const cairn_allocator *a, cairn__payload *pl,
+                            cairn_type type, uint32_t len);
+/* A cairn_value view of a stored payload (pointing into it). */
+cairn_value cairn__payload_view(const cairn__payload *pl, cairn_type type,
+                                uint32_t len);
+/* Bitwise equality of two stored payloads of the same type and length. */
+bool cairn__payload_equal(const cairn__payload *a, const cairn__payload *b,
+                          cairn_type type, uint32_t len);
+uint64_t cairn__value_hash(const uint8_t key[16], const cairn_value *v);
+
+/* ---- dots and causal contexts ------------------------------------------ */
+
+/* A dot, with its replica named by an index into a document's writers. */
+typedef struct cairn__dot {
+	uint64_t counter;
+	uint32_t writer;
+} cairn__dot;
+
+/*
+ * A causal context: per writer, the contiguous maximum seen, plus a cloud
+ * of dots above a gap. Writers are kept in insertion order (entries refer
+ * to them by index) with a permutation sorted by replica id for lookups.
+ * A writer may have no dots at all (it is then only a name for an index).
+ */
+typedef struct cairn__ctx {
+	uint64_t *rid;    /* [cap] replica id per writer index */
+	uint64_t *max;    /* [cap] contiguous maximum per writer */
+	uint32_t *order;  /* [cap] writer indices sorted by replica id */
+	uint32_t n, cap;
+	cairn__dot *cloud; /* sorted by (writer, counter); each > max+1 */
+	uint32_t ncloud, capcloud;
+} cairn__ctx;
+
+void cairn__ctx_free(const cairn_allocator *a, cairn__ctx *c);
+void cairn__ctx_clear(cairn__ctx *c);
+/* Writer index of a replica id, or UINT32_MAX. */
+uint32_t cairn__ctx_find(const cairn__ctx *c, uint64_t rid);
+/* Writer index of a replica id, added if missing. 0 or CAIRN_ENOMEM. */
+int cairn__ctx_writer(const cairn_allocator *a, cairn__ctx *c, uint64_t rid,
+                      uint32_t *out);
+bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer, uint64_t counter);
+/* Add one dot. 0 or CAIRN_ENOMEM (only when it must enter the cloud). */
+int cairn__ctx_add(const cairn_allocator *a, cairn__ctx *c, uint32_t writer,
+                   uint64_t counter);
+/*
+ * Add dots sorted by (writer, counter) (duplicates allowed) in one merge.
+ * 0 or CAIRN_ENOMEM (context unchanged).
+ */
+int cairn__ctx_add_sorted(const cairn_allocator *a, cairn__ctx *c,
+                          const cairn__dot *dots, uint32_t n);
+/*
+ * c |= src, where map[i] is c's writer index of src's writer i.
+ * 0 or CAIRN_ENOMEM (context unchanged).
+ */
+int cairn__ctx_join(const cairn_allocator *a, cairn__ctx *c,
+                    const cairn__ctx *src, const uint32_t *map);
+/* true if the context covers no dot. */
+bool cairn__ctx_empty(const cairn__ctx *c);
+int cairn__dot_cmp(const void *a, const void *b);
+
+/* ---- open-addressing index over a dense array -------------------------- */
+
+/*
+ * Slots hold position+1 (0 is empty); linear probing; at most 3/4 full;
+ * deletion shifts back, so there are no tombstones. The records keep their
+ * own hash, which the callers pass in.
+ */
+typedef struct cairn__index {
+	uint32_t *slots;
+	uint32_t mask; /* capacity - 1, or 0 when there are no slots */
+} cairn__index;
+
+/* ---- fields ------------------------------------------------------------ */
+
+/*
+ * A register entry: a value with its dot and HLC. `meta` packs the dot
+ * counter (low 48 bits), the writer's source priority (bits 48-55) and the
+ * value type (bits 56-59), keeping the entry at 32 bytes.
+ */
+typedef struct cairn__entry {
+	uint64_t hlc;
+	uint64_t meta;
+	cairn__payload v;
+	uint32_t vlen;
+	uint32_t writer;
+} cairn__entry;
+
+#define CAIRN__META(counter, prio, type)                                      \
+	((uint64_t)(counter) | ((uint64_t)(prio) << 48) |                     \
+	 ((uint64_t)(type) << 56))
+#define CAIRN__META_COUNTER(m) ((m)&CAIRN__COUNTER_MAX)
+#define CAIRN__META_PRIO(m) ((uint8_t)(((m) >> 48) & 0xFFu))
+#define CAIRN__META_TYPE(m) ((cairn_type)(((m) >> 56) & 0xFu))
+
+/* A set element: a value, its live dots, and (in a delta) removed dots. */
+typedef struct cairn__elem {
+	cairn__payload v;
+	uint32_t vlen;
+	uint32_t hash;
+	uint8_t type;
+	uint32_t ndots;   /* live dots */
+	uint32_t nrm;     /* removed dots (deltas only) */
+	uint32_t capdots; /* capacity of dots[] when out of line */
+	union {
+		cairn__dot one; /* when ndots + nrm == 1 and capdots == 0 */
+		cairn__dot *many; /* [capdots]: live dots then removed dots */
+	} d;
+} cairn__elem;
+
+/* The elements of a set field: a dense array and its index. */
+typedef struct cairn__set {
+	cairn__elem *elems;
+	uint32_t n, cap;
+	cairn__index idx;
+} cairn__set;
+
+/* What a field holds beyond one inline register entry. */
+typedef struct cairn__ext {
+	cairn__entry *reg; /* live register entries */
+	uint32_t nreg, capreg;
+	cairn__dot *rm; /* removed register dots (deltas only), sorted */
+	uint32_t nrm, caprm;
+	cairn__set set;
+} cairn__ext;
+
+enum cairn__shape {
+	CAIRN__EMPTY = 0, /* nothing live, nothing removed */
+	CAIRN__ONE = 1,   /* exactly one register entry, inline */
+	CAIRN__EXT = 2,   /* everything in *u.ext */
+};
+
+typedef struct cairn__field {
+	uint8_t *name; /* name_len bytes + NUL */
+	uint32_t hash;
+	uint8_t name_len;
+	uint8_t shape;
+	uint8_t policy; /* cairn_policy in force for the register */
+	uint8_t pad;
+	union {
+		cairn__entry one;
+		cairn__ext *ext;
+	} u;
+} cairn__field;
+
+/* ---- documents --------------------------------------------------------- */
+
+struct cairn_doc {
+	cairn_replica *owner; /* NULL for a delta's document */
+	const uint8_t *key;   /* key of this document's hash tables */
+	char *id;             /* id_len bytes + NUL, in id_cap bytes */
+	uint32_t id_len;
+	uint32_t id_cap;
+	uint32_t hash;
+	cairn__ctx ctx;
+	cairn__field *fields;
+	uint32_t nfields, capfields;
+	cairn__index fidx;
+	uint32_t self;      /* owner's writer index, UINT32_MAX until it writes */
+	uint8_t coll_policy; /* collection policy (replica docs) */
+	bool field_decls;    /* some field-level declaration matches the id */
+};
+
+/* A table of documents by id, shared by replicas and deltas. */
+typedef struct cairn__docset {
+	cairn_doc **docs;
+	uint32_t n, cap;
+	cairn__index idx;
+} cairn__docset;
+
+typedef struct cairn__decl {
+	char *prefix;
+	uint32_t prefix_len;
+	char *field; /* NULL: the whole collection */
+	uint32_t field_len;
+	cairn_policy policy;
+} cairn__decl;
+
+struct cairn_replica {
+	cairn_allocator alloc;
+	cairn_replica_config cfg;
+	cairn_hlc hlc;
+	cairn__docset docs;
+	cairn__decl *decls;
+	uint32_t ndecls, capdecls;
+};
+
+struct cairn_delta {
+	cairn_allocator alloc;
+	uint8_t key[16];
+	cairn__docset docs;
+	cairn_doc **spare; /* cleared documents kept for reuse */
+	uint32_t nspare, capspare;
+};
+
+/* ---- shared internals -------------------------------------------------- */
+
+/* Check a document id or field name. 0, CAIRN_EINVAL or CAIRN_ETOOBIG. */
+int cairn__name_check(const char *s, size_t *len);
+
+/* The field entries/elements helpers (doc.c). */
+static inline cairn__ext *cairn__field_ext(const cairn__field *f)
+{
+	return f->shape == CAIRN__EXT ? f->u.ext : NULL;
+}
+uint32_t cairn__field_nreg(const cairn__field *f);
+const cairn__entry *cairn__field_reg(const cairn__field *f);
+uint32_t cairn__field_nelems(const cairn__field *f);
+bool cairn__field_is_empty(const cairn__field *f);
+void cairn__elem_dots(const cairn__elem *e, const cairn__dot **live,
+                      const cairn__dot **rm);
+
+int cairn__doc_new(const cairn_allocator *a, cairn_replica *owner,
+                   const uint8_t *key, const char *id, uint32_t id_len, uint32_t hash,
+                   cairn_doc **out);
+void cairn__doc_free(const cairn_allocator *a, cairn_doc *d);
+void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d);
+bool cairn__doc_is_empty(const cairn_doc *d);
+cairn__field *cairn__doc_field(const cairn_doc *d, const uint8_t *name,
+                               uint32_t len, uint32_t hash);
+int cairn__doc_field_add(const cairn_allocator *a, cairn_doc *d,
+                         const uint8_t *name, uint32_t len, uint32_t hash,
+                         cairn__field **out);
+void cairn__doc_field_drop(const cairn_allocator *a, cairn_doc *d,
+                           cairn__field *f);
+int cairn__field_make_ext(const cairn_allocator *a, cairn__field *f);
+void cairn__field_release(const cairn_allocator *a, cairn__field *f);
+void cairn__field_normalize(const cairn_allocator *a, cairn__field *f);
+int cairn__reg_push(const cairn_allocator *a, cairn__field *f,
+                    const cairn__entry *e);
+void cairn__reg_remove(const cairn_allocator *a, cairn__field *f,
+                       uint32_t i);
+cairn__elem *cairn__set_find(const cairn__set *s, const cairn_value *v,
+                             uint32_t hash);
+int cairn__set_insert(const cairn_allocator *a, cairn__set *s,
+                      const cairn_value *v, uint32_t hash,
+                      cairn__elem **out);
+void cairn__set_remove(const cairn_allocator *a, cairn__set *s,
+                       cairn__elem *e);
+/*
+ * Element dots: reserve room for `total` dots (fallible), then assign
+ * (infallible once reserved; the inputs must not point into e).
+ */
+int cairn__elem_reserve(const cairn_allocator *a, cairn__elem *e,
+                        uint32_t total);
+void cairn__elem_assign(const cairn_allocator *a, cairn__elem *e,
+                        const cairn__dot *live, uint32_t nlive,
+                        const cairn__dot *rm, uint32_t nrm);
+/* Removed register dots of a delta field: reserve, then merge in. */
+int cairn__rm_reserve(const cairn_allocator *a, cairn__ext *x, uint32_t n);
+void cairn__rm_merge(cairn__ext *x, const cairn__dot *dots, uint32_t n);
+bool cairn__dots_has(const cairn__dot *dots, uint32_t n, uint32_t writer,
+                     uint64_t counter);
+cairn_value cairn__elem_value(const cairn__elem *e);
+cairn_value cairn__entry_value(const cairn__entry *e);
+
+int cairn__docset_find(const cairn__docset *s, const char *id, uint32_t len,
+                       uint32_t hash, cairn_doc **out);
+int cairn__docset_insert(const cairn_allocator *a, cairn__docset *s,
+                         cairn_doc *d);
+void cairn__docset_free(const cairn_allocator *a, cairn__docset *s);
+
+/* Join src into dst (join.c). dst->owner decides state or delta rules. */
+int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
+                    cairn_doc *dst, const cairn_doc *src);
+
+/* Get (creating) a delta's document for an id. */
+int cairn__delta_doc(cairn_delta *d, const char *id, uint32_t len,
+                     uint32_t hash_in_replica, const uint8_t *replica_key,
+                     cairn_doc **out);
+
+/* Policy of a field of a replica document (replica.c). */
+cairn_policy cairn__field_policy(const cairn_replica *r, const cairn_doc *d,
+                                 const uint8_t *name, uint32_t len);
+
+/* Hash for tables under a key. */
+static inline uint32_t cairn__hash32(const uint8_t key[16], const void *p,
+                                     size_t n);
+
+#include "bytes_int.h"
+
+static inline uint32_t cairn__hash32(const uint8_t key[16], const void *p,
+                                     size_t n)
+{
+	uint64_t h = cairn__siphash(key, p, n);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static inline uint32_t cairn__value_hash32(const uint8_t key[16],
+                                           const cairn_value *v)
+{
+	uint64_t h = cairn__value_hash(key, v);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+#endif /* CAIRN_CRDT_INT_H */

@@ -1,0 +1,143 @@
+/*
+ * index_int.h -- the hash index used by every table of the core.
+ *
+ * A dense array of records (fields, set elements, documents) stays compact
+ * and in insertion order; this index maps hashes to positions in it. Slots
+ * hold position+1 so that zero means empty. Probing is linear and the table
+ * is kept at most 3/4 full; deletion shifts later entries back instead of
+ * leaving tombstones, so lookups never slow down as a table churns.
+ *
+ * The functions take the record's hash and a callback that reads a
+ * record's hash or matches it against a key; they are static inline so that
+ * each caller's callback is inlined.
+ */
+#ifndef CAIRN_INDEX_INT_H
+#define CAIRN_INDEX_INT_H
+
+#include "crdt_int.h"
+
+#define CAIRN__NOPOS UINT32_MAX
+
+typedef uint32_t (*cairn__hash_at_fn)(const void *tab, uint32_t pos);
+typedef bool (*cairn__match_fn)(const void *tab, uint32_t pos,
+                                const void *key);
+
+static inline uint32_t cairn__index_cap(const cairn__index *ix)
+{
+	return ix->slots ? ix->mask + 1 : 0;
+}
+
+static inline uint32_t cairn__index_find(const cairn__index *ix,
+                                         uint32_t hash, const void *tab,
+                                         cairn__match_fn match,
+                                         const void *key)
+{
+	if (!ix->slots)
+		return CAIRN__NOPOS;
+	for (uint32_t i = hash & ix->mask;; i = (i + 1) & ix->mask) {
+		uint32_t s = ix->slots[i];
+		if (s == 0)
+			return CAIRN__NOPOS;
+		if (match(tab, s - 1, key))
+			return s - 1;
+	}
+}
+
+/* Place position `pos` (absent) with `hash`; the index must have room. */
+static inline void cairn__index_put(cairn__index *ix, uint32_t hash,
+                                    uint32_t pos)
+{
+	uint32_t i = hash & ix->mask;
+	while (ix->slots[i] != 0)
+		i = (i + 1) & ix->mask;
+	ix->slots[i] = pos + 1;
+}
+
+/*
+ * Make room for `count` records. Rebuilds from the records' hashes when it
+ * grows. 0 or CAIRN_ENOMEM (index unchanged).
+ */
+static inline int cairn__index_reserve(const cairn_allocator *a,
+                                       cairn__index *ix, uint32_t count,
+                                       const void *tab,
+                                       cairn__hash_at_fn hash_at,
+                                       uint32_t present)
+{
+	uint32_t cap = cairn__index_cap(ix);
+	if ((uint64_t)count * 4 <= (uint64_t)cap * 3)
+		return 0;
+	uint64_t ncap = cap ? cap : 8;
+	while ((uint64_t)count * 4 > ncap * 3)
+		ncap *= 2;
+	if (ncap > (UINT64_C(1) << 31))
+		return CAIRN_ENOMEM;
+	uint32_t *slots = cairn__alloc(a, (size_t)ncap * sizeof(uint32_t));
+	if (!slots)
+		return CAIRN_ENOMEM;
+	memset(slots, 0, (size_t)ncap * sizeof(uint32_t));
+	if (ix->slots)
+		cairn__free(a, ix->slots, (size_t)cap * sizeof(uint32_t));
+	ix->slots = slots;
+	ix->mask = (uint32_t)(ncap - 1);
+	for (uint32_t p = 0; p < present; p++)
+		cairn__index_put(ix, hash_at(tab, p), p);
+	return 0;
+}
+
+static inline uint32_t cairn__index_slot_of(const cairn__index *ix,
+                                            uint32_t hash, uint32_t pos)
+{
+	uint32_t i = hash & ix->mask;
+	while (ix->slots[i] != pos + 1)
+		i = (i + 1) & ix->mask;
+	return i;
+}
+
+/* Remove position `pos` (present, with `hash`), shifting back. */
+static inline void cairn__index_del(cairn__index *ix, uint32_t hash,
+                                    uint32_t pos, const void *tab,
+                                    cairn__hash_at_fn hash_at)
+{
+	uint32_t i = cairn__index_slot_of(ix, hash, pos);
+	for (uint32_t j = (i + 1) & ix->mask;; j = (j + 1) & ix->mask) {
+		uint32_t s = ix->slots[j];
+		if (s == 0)
+			break;
+		uint32_t home = hash_at(tab, s - 1) & ix->mask;
+		/* Move s back into the hole at i unless its home lies
+		 * cyclically in (i, j]. */
+		bool stays = (i <= j) ? (home > i && home <= j)
+		                      : (home > i || home <= j);
+		if (!stays) {
+			ix->slots[i] = s;
+			i = j;
+		}
+	}
+	ix->slots[i] = 0;
+}
+
+/* The record at `from` (with `hash`) moved to `to`. */
+static inline void cairn__index_move(cairn__index *ix, uint32_t hash,
+                                     uint32_t from, uint32_t to)
+{
+	ix->slots[cairn__index_slot_of(ix, hash, from)] = to + 1;
+}
+
+static inline void cairn__index_free(const cairn_allocator *a,
+                                     cairn__index *ix)
+{
+	if (ix->slots)
+		cairn__free(a, ix->slots,
+		            (size_t)cairn__index_cap(ix) * sizeof(uint32_t));
+	ix->slots = NULL;
+	ix->mask = 0;
+}
+
+static inline void cairn__index_clear(cairn__index *ix)
+{
+	if (ix->slots)
+		memset(ix->slots, 0,
+		       (size_t)cairn__index_cap(ix) * sizeof(uint32_t));
+}
+
+#endif /* CAIRN_INDEX_INT_H */

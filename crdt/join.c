@@ -1,0 +1,549 @@
+/*
+ * join.c -- the join of a document fragment into a document.
+ *
+ * The rule (Almeida et al., delta-state CRDTs): an entry survives if both
+ * sides hold it, or if one side holds it and the other side's context does
+ * not cover its dot; the contexts unite. A covered dot with no entry is an
+ * observed removal, so no tombstone is needed.
+ *
+ * What "the other side's context" is depends on where a dot lives. The
+ * source's document-wide context covers every field; its removals scoped to
+ * a field cover that field's entries (register values and set members);
+ * removals scoped to an element cover that element's dots; and the source's
+ * own entries cover their own dots. A join therefore visits only the fields
+ * and elements the source names, unless the source carries a document-wide
+ * context (a state copy), in which case every field of the destination is
+ * checked against it.
+ *
+ * A destination that belongs to a replica is a state: its context covers all
+ * its entries and removals. A destination that belongs to a delta keeps the
+ * removals scoped where they came from, so the delta stays a delta.
+ *
+ * Order matters for the invariant of DESIGN.md §2: entries are joined first,
+ * and the dots they bring enter the destination's context only at the end.
+ * If an allocation fails part way, the destination holds a part of the join
+ * that is itself a valid state, and joining the same source again finishes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt_int.h"
+
+typedef struct dotlist {
+	cairn__dot *p;
+	uint32_t n, cap;
+} dotlist;
+
+typedef struct join_ctx {
+	const cairn_allocator *a;
+	const uint8_t *key; /* the destination's hash key */
+	bool same_key;      /* source hashes are valid in the destination */
+	cairn_doc *dst;
+	const cairn_doc *src;
+	bool state;        /* the destination is a replica's document */
+	bool src_ctx;      /* the source has a document-wide context */
+	uint32_t *map;     /* source writer -> destination writer */
+	dotlist collect;   /* dots for the destination's context (state) */
+	dotlist tmp_live, tmp_rm;
+} join_ctx;
+
+static int dl_push(const cairn_allocator *a, dotlist *l, cairn__dot d)
+{
+	if (l->n == l->cap) {
+		int rc = cairn__grow(a, (void **)&l->p, &l->cap, l->n + 1,
+		                     sizeof *l->p);
+		if (rc)
+			return rc;
+	}
+	l->p[l->n++] = d;
+	return 0;
+}
+
+static void dl_free(const cairn_allocator *a, dotlist *l)
+{
+	cairn__free(a, l->p, (size_t)l->cap * sizeof *l->p);
+	memset(l, 0, sizeof *l);
+}
+
+static bool sorted_has(const cairn__dot *dots, uint32_t n, uint32_t w,
+                       uint64_t c)
+{
+	cairn__dot key = {c, w};
+	return n && bsearch(&key, dots, n, sizeof *dots, cairn__dot_cmp);
+}
+
+/* The source's writer index for a destination writer, or UINT32_MAX. */
+static uint32_t src_writer(const join_ctx *j, uint32_t dw)
+{
+	return cairn__ctx_find(&j->src->ctx, j->dst->ctx.rid[dw]);
+}
+
+/*
+ * Does the source cover the destination dot (dw, c) within a field
+ * (sf may be NULL) and an element (sx may be NULL)?
+ */
+static bool src_covers(const join_ctx *j, const cairn__field *sf,
+                       const cairn__elem *sx, uint32_t dw, uint64_t c)
+{
+	uint32_t sw = src_writer(j, dw);
+	if (sw == UINT32_MAX)
+		return false;
+	if (j->src_ctx && cairn__ctx_has(&j->src->ctx, sw, c))
+		return true;
+	const cairn__ext *x = sf ? cairn__field_ext(sf) : NULL;
+	if (x && sorted_has(x->rm, x->nrm, sw, c))
+		return true;
+	if (sx) {
+		const cairn__dot *live, *rm;
+		cairn__elem_dots(sx, &live, &rm);
+		if (cairn__dots_has(live, sx->ndots, sw, c) ||
+		    cairn__dots_has(rm, sx->nrm, sw, c))
+			return true;
+	}
+	return false;
+}
+
+/* Does the destination cover its own dot (dw, c) in that scope? */
+static bool dst_covers(const join_ctx *j, const cairn__field *df,
+                       const cairn__elem *dx, uint32_t dw, uint64_t c)
+{
+	if (cairn__ctx_has(&j->dst->ctx, dw, c))
+		return true;
+	if (j->state)
+		return false;
+	const cairn__ext *x = df ? cairn__field_ext(df) : NULL;
+	if (x && sorted_has(x->rm, x->nrm, dw, c))
+		return true;
+	if (dx) {
+		const cairn__dot *live, *rm;
+		cairn__elem_dots(dx, &live, &rm);
+		if (cairn__dots_has(rm, dx->nrm, dw, c))
+			return true;
+	}
+	return false;
+}
+
+/* Remember a source dot for the destination's context (states only). */
+static int collect(join_ctx *j, uint32_t sw, uint64_t c)
+{
+	if (!j->state)
+		return 0;
+	/* A state's own context already holds its entries' dots. */
+	if (j->src_ctx && cairn__ctx_has(&j->src->ctx, sw, c))
+		return 0;
+	uint32_t dw = j->map[sw];
+	if (cairn__ctx_has(&j->dst->ctx, dw, c))
+		return 0;
+	return dl_push(j->a, &j->collect, (cairn__dot){c, dw});
+}
+
+static bool reg_has(const cairn__field *f, uint32_t w, uint64_t c)
+{
+	const cairn__entry *reg = cairn__field_reg(f);
+	uint32_t n = cairn__field_nreg(f);
+	for (uint32_t i = 0; i < n; i++)
+		if (reg[i].writer == w && CAIRN__META_COUNTER(reg[i].meta) == c)
+			return true;
+	return false;
+}
+
+static int ensure_field(join_ctx *j, const cairn__field *sf, uint32_t hash,
+                        cairn__field **df)
+{
+	if (*df)
+		return 0;
+	int rc = cairn__doc_field_add(j->a, j->dst, sf->name, sf->name_len, hash,
+	                              df);
+	if (rc)
+		return rc;
+	(*df)->policy = j->dst->owner
+	                    ? (uint8_t)cairn__field_policy(j->dst->owner, j->dst,
+	                                                   sf->name, sf->name_len)
+	                    : sf->policy;
+	return 0;
+}
+
+static int join_reg(join_ctx *j, const cairn__field *sf, uint32_t hash,
+                    cairn__field **dfp)
+{
+	cairn__field *df = *dfp;
+	/* Destination entries the source saw removed go. */
+	if (df) {
+		const cairn__entry *reg = cairn__field_reg(df);
+		for (uint32_t i = cairn__field_nreg(df); i-- > 0;) {
+			uint32_t dw = reg[i].writer;
+			uint64_t c = CAIRN__META_COUNTER(reg[i].meta);
+			uint32_t sw = src_writer(j, dw);
+			if (sw != UINT32_MAX && reg_has(sf, sw, c))
+				continue;
+			if (src_covers(j, sf, NULL, dw, c)) {
+				cairn__reg_remove(j->a, df, i);
+				reg = cairn__field_reg(df);
+			}
+		}
+	}
+	/* Source entries the destination has not seen come in. */
+	const cairn__entry *sreg = cairn__field_reg(sf);
+	uint32_t sn = cairn__field_nreg(sf);
+	for (uint32_t i = 0; i < sn; i++) {
+		uint32_t dw = j->map[sreg[i].writer];
+		uint64_t c = CAIRN__META_COUNTER(sreg[i].meta);
+		if (df && reg_has(df, dw, c))
+			continue;
+		if (dst_covers(j, df, NULL, dw, c))
+			continue;
+		int rc = ensure_field(j, sf, hash, &df);
+		*dfp = df;
+		if (rc)
+			return rc;
+		cairn__entry e = sreg[i];
+		e.writer = dw;
+		cairn_value v = cairn__entry_value(&sreg[i]);
+		rc = cairn__payload_store(j->a, &v, &e.v);
+		if (rc)
+			return rc;
+		rc = cairn__reg_push(j->a, df, &e);
+		if (rc) {
+			cairn__payload_release(j->a, &e.v, v.type, e.vlen);
+			return rc;
+		}
+	}
+	for (uint32_t i = 0; i < sn; i++) {
+		int rc = collect(j, sreg[i].writer,
+		                 CAIRN__META_COUNTER(sreg[i].meta));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Join one source element into the destination field. */
+static int join_elem(join_ctx *j, const cairn__field *sf,
+                     const cairn__elem *sx, cairn__field **dfp,
+                     uint32_t hash)
+{
+	const cairn_allocator *a = j->a;
+	cairn__field *df = *dfp;
+	cairn_value v = cairn__elem_value(sx);
+	uint32_t eh = j->same_key ? sx->hash : cairn__value_hash32(j->key, &v);
+	cairn__elem *dx = NULL;
+	if (df && cairn__field_nelems(df))
+		dx = cairn__set_find(&df->u.ext->set, &v, eh);
+
+	dotlist *live = &j->tmp_live, *rm = &j->tmp_rm;
+	live->n = rm->n = 0;
+	const cairn__dot *slive, *srm;
+	cairn__elem_dots(sx, &slive, &srm);
+	int rc = 0;
+	if (dx) {
+		const cairn__dot *dlive, *drm;
+		cairn__elem_dots(dx, &dlive, &drm);
+		for (uint32_t i = 0; i < dx->ndots && !rc; i++) {
+			uint32_t sw = src_writer(j, dlive[i].writer);
+			bool in_src = sw != UINT32_MAX &&
+			              cairn__dots_has(slive, sx->ndots, sw,
+			                              dlive[i].counter);
+			if (in_src || !src_covers(j, sf, sx, dlive[i].writer,
+			                          dlive[i].counter))
+				rc = dl_push(a, live, dlive[i]);
+		}
+		for (uint32_t i = 0; i < dx->nrm && !rc; i++)
+			rc = dl_push(a, rm, drm[i]);
+	}
+	uint32_t kept = live->n;
+	for (uint32_t i = 0; i < sx->ndots && !rc; i++) {
+		cairn__dot d = {slive[i].counter, j->map[slive[i].writer]};
+		if (cairn__dots_has(live->p, kept, d.writer, d.counter))
+			continue;
+		if (!dst_covers(j, df, dx, d.writer, d.counter))
+			rc = dl_push(a, live, d);
+	}
+	if (!j->state) {
+		for (uint32_t i = 0; i < sx->nrm && !rc; i++) {
+			cairn__dot d = {srm[i].counter, j->map[srm[i].writer]};
+			if (!cairn__dots_has(rm->p, rm->n, d.writer, d.counter))
+				rc = dl_push(a, rm, d);
+		}
+	}
+	for (uint32_t i = 0; i < sx->ndots && !rc; i++)
+		rc = collect(j, slive[i].writer, slive[i].counter);
+	for (uint32_t i = 0; i < sx->nrm && !rc; i++)
+		rc = collect(j, srm[i].writer, srm[i].counter);
+	if (rc)
+		return rc;
+
+	if (live->n + rm->n == 0) {
+		if (dx)
+			cairn__set_remove(a, &df->u.ext->set, dx);
+		return 0;
+	}
+	if (!dx) {
+		rc = ensure_field(j, sf, hash, &df);
+		*dfp = df;
+		if (!rc)
+			rc = cairn__field_make_ext(a, df);
+		if (!rc)
+			rc = cairn__set_insert(a, &df->u.ext->set, &v, eh, &dx);
+		if (rc)
+			return rc;
+	}
+	rc = cairn__elem_reserve(a, dx, live->n + rm->n);
+	if (rc) {
+		if (dx->ndots + dx->nrm == 0)
+			cairn__set_remove(a, &df->u.ext->set, dx);
+		return rc;
+	}
+	cairn__elem_assign(a, dx, live->p, live->n, rm->p, rm->n);
+	return 0;
+}
+
+/*
+ * Drop the live dots of destination elements that no source element names
+ * but that the source covers field-wide (document context or field
+ * removals).
+ */
+static void sweep_elems(join_ctx *j, const cairn__field *sf, cairn__field *df)
+{
+	if (!df || !cairn__field_nelems(df))
+		return;
+	cairn__set *set = &df->u.ext->set;
+	const cairn__ext *sx = sf ? cairn__field_ext(sf) : NULL;
+	for (uint32_t i = set->n; i-- > 0;) {
+		cairn__elem *e = &set->elems[i];
+		if (sx && sx->set.n) {
+			cairn_value v = cairn__elem_value(e);
+			uint32_t h = j->same_key
+			                 ? e->hash
+			                 : cairn__value_hash32(j->src->key, &v);
+			if (cairn__set_find(&sx->set, &v, h))
+				continue;
+		}
+		cairn__dot *base = e->capdots ? e->d.many : &e->d.one;
+		uint32_t k = 0;
+		for (uint32_t m = 0; m < e->ndots; m++)
+			if (!src_covers(j, sf, NULL, base[m].writer,
+			                base[m].counter))
+				base[k++] = base[m];
+		if (k != e->ndots) {
+			if (e->nrm)
+				memmove(base + k, base + e->ndots,
+				        (size_t)e->nrm * sizeof *base);
+			e->ndots = k;
+			if (e->ndots + e->nrm == 0)
+				cairn__set_remove(j->a, set, e);
+		}
+	}
+}
+
+static int join_field(join_ctx *j, const cairn__field *sf)
+{
+	if (cairn__field_is_empty(sf))
+		return 0;
+	uint32_t hash = j->same_key
+	                    ? sf->hash
+	                    : cairn__hash32(j->key, sf->name, sf->name_len);
+	cairn__field *df =
+	    cairn__doc_field(j->dst, sf->name, sf->name_len, hash);
+	const cairn__ext *sx = cairn__field_ext(sf);
+	uint32_t nrm = sx ? sx->nrm : 0;
+	dotlist rm = {0};
+	int rc = 0;
+
+	/* A delta keeps the source's field-scoped removals: translate them
+	 * and make room first; they are merged in last. */
+	if (nrm && !j->state) {
+		for (uint32_t i = 0; i < nrm && !rc; i++)
+			rc = dl_push(j->a, &rm,
+			             (cairn__dot){sx->rm[i].counter,
+			                          j->map[sx->rm[i].writer]});
+		if (!rc)
+			rc = ensure_field(j, sf, hash, &df);
+		if (!rc)
+			rc = cairn__field_make_ext(j->a, df);
+		if (!rc)
+			rc = cairn__rm_reserve(j->a, df->u.ext, nrm);
+		if (rc)
+			goto out;
+	}
+	rc = join_reg(j, sf, hash, &df);
+	for (uint32_t i = 0; sx && i < sx->set.n && !rc; i++)
+		rc = join_elem(j, sf, &sx->set.elems[i], &df, hash);
+	if (rc)
+		goto out;
+	if (j->src_ctx || nrm)
+		sweep_elems(j, sf, df);
+	if (nrm && j->state) {
+		for (uint32_t i = 0; i < nrm && !rc; i++)
+			rc = collect(j, sx->rm[i].writer, sx->rm[i].counter);
+	} else if (nrm) {
+		cairn__rm_merge(df->u.ext, rm.p, rm.n);
+	}
+out:
+	dl_free(j->a, &rm);
+	if (df) {
+		cairn__field_normalize(j->a, df);
+		if (cairn__field_is_empty(df))
+			cairn__doc_field_drop(j->a, j->dst, df);
+	}
+	return rc;
+}
+
+/* Apply the source's document-wide context to fields it does not name. */
+static void sweep_unnamed(join_ctx *j)
+{
+	for (uint32_t i = j->dst->nfields; i-- > 0;) {
+		cairn__field *df = &j->dst->fields[i];
+		uint32_t h = j->same_key ? df->hash
+		                         : cairn__hash32(j->src->key, df->name,
+		                                         df->name_len);
+		const cairn__field *sf =
+		    cairn__doc_field(j->src, df->name, df->name_len, h);
+		if (sf && !cairn__field_is_empty(sf))
+			continue;
+		const cairn__entry *reg = cairn__field_reg(df);
+		for (uint32_t r = cairn__field_nreg(df); r-- > 0;) {
+			if (src_covers(j, NULL, NULL, reg[r].writer,
+			               CAIRN__META_COUNTER(reg[r].meta))) {
+				cairn__reg_remove(j->a, df, r);
+				reg = cairn__field_reg(df);
+			}
+		}
+		sweep_elems(j, NULL, df);
+		cairn__field_normalize(j->a, df);
+		if (cairn__field_is_empty(df))
+			cairn__doc_field_drop(j->a, j->dst, df);
+	}
+}
+
+static bool is_sorted(const dotlist *l)
+{
+	for (uint32_t i = 1; i < l->n; i++)
+		if (cairn__dot_cmp(&l->p[i - 1], &l->p[i]) > 0)
+			return false;
+	return true;
+}
+
+int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
+                    cairn_doc *dst, const cairn_doc *src)
+{
+	join_ctx j;
+	memset(&j, 0, sizeof j);
+	j.a = a;
+	j.key = key;
+	j.dst = dst;
+	j.src = src;
+	j.state = dst->owner != NULL;
+	j.src_ctx = !cairn__ctx_empty(&src->ctx);
+	j.same_key = memcmp(src->key, key, 16) == 0;
+
+	uint32_t stack_map[32];
+	j.map = src->ctx.n <= 32 ? stack_map
+	                         : cairn__alloc(a, (size_t)src->ctx.n *
+	                                               sizeof *j.map);
+	if (!j.map)
+		return CAIRN_ENOMEM;
+	int rc = 0;
+	for (uint32_t i = 0; i < src->ctx.n && !rc; i++)
+		rc = cairn__ctx_writer(a, &dst->ctx, src->ctx.rid[i], &j.map[i]);
+
+	for (uint32_t i = 0; i < src->nfields && !rc; i++)
+		rc = join_field(&j, &src->fields[i]);
+	if (!rc && j.src_ctx && dst->nfields)
+		sweep_unnamed(&j);
+	if (!rc)
+		rc = cairn__ctx_join(a, &dst->ctx, &src->ctx, j.map);
+	if (!rc && j.collect.n) {
+		if (!is_sorted(&j.collect))
+			qsort(j.collect.p, j.collect.n, sizeof *j.collect.p,
+			      cairn__dot_cmp);
+		rc = cairn__ctx_add_sorted(a, &dst->ctx, j.collect.p,
+		                           j.collect.n);
+	}
+	if (j.map != stack_map)
+		cairn__free(a, j.map, (size_t)src->ctx.n * sizeof *j.map);
+	dl_free(a, &j.collect);
+	dl_free(a, &j.tmp_live);
+	dl_free(a, &j.tmp_rm);
+	return rc;
+}
+
+/* ---- joining into a replica ---------------------------------------------- */
+
+/*
+ * Everything that can refuse a delta is checked before anything changes:
+ * clocks, policies and value sizes.
+ */
+static int check_delta(const cairn_replica *r, const cairn_delta *delta,
+                       uint64_t now_ms, uint64_t *max_hlc)
+{
+	uint32_t limit = r->cfg.limits.max_value_bytes;
+	*max_hlc = 0;
+	for (uint32_t i = 0; i < delta->docs.n; i++) {
+		const cairn_doc *sd = delta->docs.docs[i];
+		if (sd->nfields == 0)
+			continue;
+		cairn_doc *dd = NULL;
+		uint32_t h = cairn__hash32(r->cfg.hash_key, sd->id, sd->id_len);
+		(void)cairn__docset_find(&r->docs, sd->id, sd->id_len, h, &dd);
+		for (uint32_t k = 0; k < sd->nfields; k++) {
+			const cairn__field *sf = &sd->fields[k];
+			const cairn__entry *reg = cairn__field_reg(sf);
+			uint32_t n = cairn__field_nreg(sf);
+			for (uint32_t e = 0; e < n; e++) {
+				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc, now_ms);
+				if (rc)
+					return rc;
+				if (reg[e].vlen > limit)
+					return CAIRN_ETOOBIG;
+				if (reg[e].hlc > *max_hlc)
+					*max_hlc = reg[e].hlc;
+			}
+			uint32_t ne = cairn__field_nelems(sf);
+			for (uint32_t e = 0; e < ne; e++)
+				if (sf->u.ext->set.elems[e].vlen > limit)
+					return CAIRN_ETOOBIG;
+			if (n == 0)
+				continue;
+			cairn_policy local;
+			if (dd) {
+				const cairn__field *df = cairn__doc_field(
+				    dd, sf->name, sf->name_len,
+				    cairn__hash32(r->cfg.hash_key, sf->name,
+				                  sf->name_len));
+				local = df ? (cairn_policy)df->policy
+				           : cairn__field_policy(r, dd, sf->name,
+				                                 sf->name_len);
+			} else {
+				char name[CAIRN_MAX_ID_BYTES + 1];
+				memcpy(name, sf->name, (size_t)sf->name_len + 1);
+				local = cairn_replica_policy(r, sd->id, name);
+			}
+			if (local != (cairn_policy)sf->policy)
+				return CAIRN_EPOLICY;
+		}
+	}
+	return 0;
+}
+
+int cairn_replica_join(cairn_replica *r, const cairn_delta *delta,
+                       uint64_t now_ms)
+{
+	if (!r || !delta)
+		return CAIRN_EINVAL;
+	uint64_t max_hlc;
+	int rc = check_delta(r, delta, now_ms, &max_hlc);
+	if (rc)
+		return rc;
+	if (max_hlc)
+		rc = cairn_hlc_observe(&r->hlc, max_hlc, now_ms);
+	for (uint32_t i = 0; i < delta->docs.n && !rc; i++) {
+		const cairn_doc *sd = delta->docs.docs[i];
+		if (cairn__doc_is_empty(sd))
+			continue;
+		cairn_doc *dd;
+		rc = cairn_replica_doc(r, sd->id, &dd);
+		if (!rc)
+			rc = cairn__doc_join(&r->alloc, r->cfg.hash_key, dd, sd);
+	}
+	return rc;
+}

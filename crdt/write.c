@@ -1,0 +1,521 @@
+/*
+ * write.c -- local writes: register set and delete, set add and remove.
+ *
+ * Each write makes (at most) one fresh dot and supersedes the entries its
+ * replica sees: all of the field's for a register write or a delete, the
+ * element's own for a set add or remove. Its delta is exactly that: the new
+ * entry, plus the superseded dots as removals scoped to the field or to the
+ * element. The delta is joined into the caller's cairn_delta, and the same
+ * change is applied to the document in place.
+ *
+ * This is the hot path, so it does not build a delta and call the general
+ * join; it performs the equivalent change directly (tests check that the
+ * two agree). Every step that can fail runs first, and leaves nothing a
+ * reader could see: an empty field or element record in a delta encodes as
+ * nothing. Only then does anything visible change, with no way to fail.
+ */
+#include <string.h>
+
+#include "crdt_int.h"
+
+typedef struct scratch {
+	cairn__dot *p;
+	uint32_t n, cap;
+	cairn__dot stack[8];
+} scratch;
+
+static void scratch_init(scratch *s)
+{
+	s->p = s->stack;
+	s->n = 0;
+	s->cap = (uint32_t)(sizeof s->stack / sizeof s->stack[0]);
+}
+
+static void scratch_free(const cairn_allocator *a, scratch *s)
+{
+	if (s->p != s->stack)
+		cairn__free(a, s->p, (size_t)s->cap * sizeof *s->p);
+	scratch_init(s);
+}
+
+static int scratch_push(const cairn_allocator *a, scratch *s, cairn__dot d)
+{
+	if (s->n == s->cap) {
+		uint64_t ncap = (uint64_t)s->cap * 2;
+		if (ncap > UINT32_MAX)
+			return CAIRN_ENOMEM;
+		cairn__dot *p = cairn__alloc(a, (size_t)ncap * sizeof *p);
+		if (!p)
+			return CAIRN_ENOMEM;
+		memcpy(p, s->p, (size_t)s->n * sizeof *p);
+		if (s->p != s->stack)
+			cairn__free(a, s->p, (size_t)s->cap * sizeof *p);
+		s->p = p;
+		s->cap = (uint32_t)ncap;
+	}
+	s->p[s->n++] = d;
+	return 0;
+}
+
+typedef enum op_kind { OP_SET, OP_DEL, OP_ADD, OP_RM } op_kind;
+
+/* One write, as it is prepared and then committed. */
+typedef struct write_op {
+	op_kind kind;
+	cairn_replica *r;
+	cairn_doc *d;
+	const uint8_t *name;
+	uint32_t name_len;
+	uint32_t hash;
+	const cairn_value *v; /* the value (SET) or the element (ADD, RM) */
+	uint32_t vhash;       /* element hash under the replica's key */
+	cairn__field *f;      /* the local field, if it exists */
+	cairn__elem *x;       /* the local element, if it exists */
+	cairn__entry entry;   /* SET: the new entry; ADD: dot in meta/writer */
+	uint64_t counter;     /* the fresh dot's counter */
+	scratch gone;         /* superseded dots, in the document's writers */
+} write_op;
+
+static const cairn_allocator *alloc_of(const write_op *op)
+{
+	return &op->r->alloc;
+}
+
+/* The dots this write supersedes (see the file comment). */
+static int collect_superseded(write_op *op)
+{
+	const cairn_allocator *a = alloc_of(op);
+	int rc = 0;
+	if (!op->f)
+		return 0;
+	if (op->kind == OP_ADD || op->kind == OP_RM) {
+		if (!op->x)
+			return 0;
+		const cairn__dot *live, *rm;
+		cairn__elem_dots(op->x, &live, &rm);
+		for (uint32_t i = 0; i < op->x->ndots && !rc; i++)
+			rc = scratch_push(a, &op->gone, live[i]);
+		return rc;
+	}
+	const cairn__entry *reg = cairn__field_reg(op->f);
+	uint32_t nreg = cairn__field_nreg(op->f);
+	for (uint32_t i = 0; i < nreg && !rc; i++) {
+		cairn__dot d = {CAIRN__META_COUNTER(reg[i].meta),
+		                reg[i].writer};
+		rc = scratch_push(a, &op->gone, d);
+	}
+	uint32_t ne = cairn__field_nelems(op->f);
+	for (uint32_t i = 0; i < ne && !rc; i++) {
+		const cairn__elem *e = &op->f->u.ext->set.elems[i];
+		const cairn__dot *live, *rm;
+		cairn__elem_dots(e, &live, &rm);
+		for (uint32_t j = 0; j < e->ndots && !rc; j++)
+			rc = scratch_push(a, &op->gone, live[j]);
+	}
+	return rc;
+}
+
+/* The next counter of this replica's dots in the document. */
+static int next_counter(cairn_doc *d, uint64_t *out)
+{
+	uint64_t top = d->ctx.max[d->self];
+	/* Our own dots sit above a gap only if a state was restored from a
+	 * peer that had not seen them all; never reuse one. */
+	for (uint32_t i = d->ctx.ncloud; i-- > 0;) {
+		if (d->ctx.cloud[i].writer == d->self) {
+			if (d->ctx.cloud[i].counter > top)
+				top = d->ctx.cloud[i].counter;
+			break;
+		}
+		if (d->ctx.cloud[i].writer < d->self)
+			break;
+	}
+	if (top >= CAIRN__COUNTER_MAX)
+		return CAIRN_ERANGE;
+	*out = top + 1;
+	return 0;
+}
+
+/* ---- the delta side ----------------------------------------------------- */
+
+typedef struct delta_prep {
+	cairn_doc *dd;
+	cairn__field *df;
+	cairn__elem *dx;
+	uint32_t self;        /* our writer index in dd */
+	scratch gone;         /* op->gone in dd's writers */
+	cairn__payload value; /* SET/ADD: the delta's copy of the value */
+	bool has_value;
+	scratch live, rm;     /* ADD/RM: the element's new dot lists */
+} delta_prep;
+
+static void delta_prep_free(const cairn_allocator *a, const cairn_allocator *da,
+                            delta_prep *p, const cairn_value *v)
+{
+	scratch_free(a, &p->gone);
+	scratch_free(a, &p->live);
+	scratch_free(a, &p->rm);
+	if (p->has_value)
+		cairn__payload_release(da, &p->value, v->type,
+		                       (uint32_t)((v->type == CAIRN_STR ||
+		                                   v->type == CAIRN_BIN)
+		                                      ? v->as.bytes.len
+		                                      : 0));
+	p->has_value = false;
+}
+
+static uint32_t value_len(const cairn_value *v)
+{
+	return (v->type == CAIRN_STR || v->type == CAIRN_BIN)
+	           ? (uint32_t)v->as.bytes.len
+	           : 0;
+}
+
+static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
+{
+	const cairn_allocator *a = alloc_of(op), *da = &delta->alloc;
+	cairn_doc *d = op->d;
+	int rc = cairn__delta_doc(delta, d->id, d->id_len, d->hash,
+	                          op->r->cfg.hash_key, &p->dd);
+	if (rc)
+		return rc;
+	bool same_key = memcmp(delta->key, op->r->cfg.hash_key, 16) == 0;
+	uint32_t fh = same_key ? op->hash
+	                       : cairn__hash32(delta->key, op->name,
+	                                       op->name_len);
+	p->df = cairn__doc_field(p->dd, op->name, op->name_len, fh);
+	if (!p->df) {
+		rc = cairn__doc_field_add(da, p->dd, op->name, op->name_len, fh,
+		                          &p->df);
+		if (rc)
+			return rc;
+	}
+	p->df->policy = op->f ? op->f->policy
+	                      : (uint8_t)cairn__field_policy(op->r, d, op->name,
+	                                                     op->name_len);
+	rc = cairn__ctx_writer(da, &p->dd->ctx, op->r->cfg.id, &p->self);
+	/* Translate the superseded dots into the delta document's writers. */
+	for (uint32_t i = 0; i < op->gone.n && !rc; i++) {
+		cairn__dot t = {op->gone.p[i].counter, 0};
+		rc = cairn__ctx_writer(da, &p->dd->ctx,
+		                       d->ctx.rid[op->gone.p[i].writer],
+		                       &t.writer);
+		if (!rc)
+			rc = scratch_push(a, &p->gone, t);
+	}
+	if (rc)
+		return rc;
+	if (op->kind == OP_SET) {
+		rc = cairn__payload_store(da, op->v, &p->value);
+		if (rc)
+			return rc;
+		p->has_value = true;
+	}
+	if (op->kind == OP_SET || op->kind == OP_DEL) {
+		if (p->gone.n || p->df->shape != CAIRN__EMPTY) {
+			rc = cairn__field_make_ext(da, p->df);
+			if (!rc)
+				rc = cairn__rm_reserve(da, p->df->u.ext, p->gone.n);
+			if (!rc && op->kind == OP_SET)
+				rc = cairn__grow(da, (void **)&p->df->u.ext->reg,
+				                 &p->df->u.ext->capreg,
+				                 p->df->u.ext->nreg + 1,
+				                 sizeof(cairn__entry));
+		}
+		return rc;
+	}
+	/* ADD / RM: the element's fragment in the delta. */
+	rc = cairn__field_make_ext(da, p->df);
+	if (rc)
+		return rc;
+	uint32_t eh = same_key ? op->vhash
+	                       : cairn__value_hash32(delta->key, op->v);
+	p->dx = cairn__set_find(&p->df->u.ext->set, op->v, eh);
+	if (!p->dx) {
+		rc = cairn__set_insert(da, &p->df->u.ext->set, op->v, eh, &p->dx);
+		if (rc)
+			return rc;
+	}
+	const cairn__dot *live, *rm;
+	cairn__elem_dots(p->dx, &live, &rm);
+	for (uint32_t i = 0; i < p->dx->ndots && !rc; i++)
+		if (!cairn__dots_has(p->gone.p, p->gone.n, live[i].writer,
+		                     live[i].counter))
+			rc = scratch_push(a, &p->live, live[i]);
+	if (!rc && op->kind == OP_ADD)
+		rc = scratch_push(a, &p->live,
+		                  (cairn__dot){op->counter, p->self});
+	for (uint32_t i = 0; i < p->dx->nrm && !rc; i++)
+		rc = scratch_push(a, &p->rm, rm[i]);
+	for (uint32_t i = 0; i < p->gone.n && !rc; i++)
+		if (!cairn__dots_has(p->rm.p, p->rm.n, p->gone.p[i].writer,
+		                     p->gone.p[i].counter))
+			rc = scratch_push(a, &p->rm, p->gone.p[i]);
+	if (!rc)
+		rc = cairn__elem_reserve(da, p->dx, p->live.n + p->rm.n);
+	return rc;
+}
+
+/* Drop the live dots of an element that `gone` covers, in place. */
+static void elem_drop(cairn__elem *e, const scratch *gone)
+{
+	cairn__dot *base = e->capdots ? e->d.many : &e->d.one;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < e->ndots; i++)
+		if (!cairn__dots_has(gone->p, gone->n, base[i].writer,
+		                     base[i].counter))
+			base[k++] = base[i];
+	uint32_t dropped = e->ndots - k;
+	if (dropped && e->nrm)
+		memmove(base + k, base + e->ndots,
+		        (size_t)e->nrm * sizeof *base);
+	e->ndots = k;
+	if (!e->capdots && e->ndots + e->nrm == 0)
+		e->d.one = (cairn__dot){0, 0};
+}
+
+static void delta_commit(write_op *op, cairn_delta *delta, delta_prep *p)
+{
+	const cairn_allocator *da = &delta->alloc;
+	cairn__field *df = p->df;
+	if (op->kind == OP_ADD || op->kind == OP_RM) {
+		cairn__elem_assign(da, p->dx, p->live.p, p->live.n, p->rm.p,
+		                   p->rm.n);
+		if (p->dx->ndots + p->dx->nrm == 0)
+			cairn__set_remove(da, &df->u.ext->set, p->dx);
+		return;
+	}
+	if (df->shape == CAIRN__EXT) {
+		cairn__ext *x = df->u.ext;
+		cairn__rm_merge(x, p->gone.p, p->gone.n);
+		for (uint32_t i = x->nreg; i-- > 0;)
+			if (cairn__dots_has(p->gone.p, p->gone.n, x->reg[i].writer,
+			                    CAIRN__META_COUNTER(x->reg[i].meta)))
+				cairn__reg_remove(da, df, i);
+		for (uint32_t i = x->set.n; i-- > 0;) {
+			cairn__elem *e = &x->set.elems[i];
+			elem_drop(e, &p->gone);
+			if (e->ndots + e->nrm == 0)
+				cairn__set_remove(da, &x->set, e);
+		}
+	}
+	if (op->kind == OP_SET) {
+		cairn__entry e = op->entry;
+		e.v = p->value;
+		e.writer = p->self;
+		p->has_value = false;
+		if (df->shape == CAIRN__EXT) {
+			cairn__ext *x = df->u.ext;
+			x->reg[x->nreg++] = e; /* room was reserved */
+		} else {
+			df->u.one = e;
+			df->shape = CAIRN__ONE;
+		}
+	}
+	cairn__field_normalize(da, df);
+}
+
+/* ---- the document side ------------------------------------------------- */
+
+static int run(write_op *op, cairn_delta *delta)
+{
+	const cairn_allocator *a = alloc_of(op);
+	cairn_doc *d = op->d;
+	int rc;
+	if (d->self == UINT32_MAX) {
+		uint32_t w;
+		rc = cairn__ctx_writer(a, &d->ctx, op->r->cfg.id, &w);
+		if (rc)
+			return rc;
+		d->self = w;
+	}
+	if (op->kind == OP_SET || op->kind == OP_ADD) {
+		rc = next_counter(d, &op->counter);
+		if (rc)
+			return rc;
+	}
+	if (op->kind == OP_SET)
+		op->entry.meta = CAIRN__META(op->counter,
+		                             op->r->cfg.source_priority,
+		                             op->v->type);
+	rc = collect_superseded(op);
+	if (rc)
+		return rc;
+
+	delta_prep p;
+	memset(&p, 0, sizeof p);
+	scratch_init(&p.gone);
+	scratch_init(&p.live);
+	scratch_init(&p.rm);
+	if (delta) {
+		rc = delta_prepare(op, delta, &p);
+		if (rc)
+			goto fail;
+	}
+
+	/* The document's own preparations, last: a new field is the one
+	 * visible thing made here, and it is undone on failure. */
+	bool created = false;
+	cairn__payload local;
+	memset(&local, 0, sizeof local);
+	if (op->kind == OP_SET) {
+		rc = cairn__payload_store(a, op->v, &local);
+		if (rc)
+			goto fail;
+	}
+	if (!op->f && (op->kind == OP_SET || op->kind == OP_ADD)) {
+		rc = cairn__doc_field_add(a, d, op->name, op->name_len, op->hash,
+		                          &op->f);
+		if (rc)
+			goto fail_local;
+		op->f->policy = (uint8_t)cairn__field_policy(op->r, d, op->name,
+		                                             op->name_len);
+		created = true;
+	}
+	if (op->kind == OP_ADD && !op->x) {
+		rc = cairn__field_make_ext(a, op->f);
+		if (!rc)
+			rc = cairn__set_insert(a, &op->f->u.ext->set, op->v,
+			                       op->vhash, &op->x);
+		if (rc) {
+			if (created)
+				cairn__doc_field_drop(a, d, op->f);
+			goto fail_local;
+		}
+	}
+
+	/* Commit: nothing below can fail. */
+	if (delta)
+		delta_commit(op, delta, &p);
+	switch (op->kind) {
+	case OP_SET:
+		cairn__field_release(a, op->f);
+		op->entry.v = local;
+		op->entry.writer = d->self;
+		op->f->u.one = op->entry;
+		op->f->shape = CAIRN__ONE;
+		break;
+	case OP_DEL:
+		cairn__doc_field_drop(a, d, op->f);
+		break;
+	case OP_ADD: {
+		cairn__dot dot = {op->counter, d->self};
+		cairn__elem_assign(a, op->x, &dot, 1, NULL, 0);
+		break;
+	}
+	case OP_RM:
+		cairn__set_remove(a, &op->f->u.ext->set, op->x);
+		cairn__field_normalize(a, op->f);
+		if (cairn__field_is_empty(op->f))
+			cairn__doc_field_drop(a, d, op->f);
+		break;
+	}
+	if (op->kind == OP_SET || op->kind == OP_ADD)
+		d->ctx.max[d->self] = op->counter;
+	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
+	scratch_free(a, &op->gone);
+	return 0;
+
+fail_local:
+	cairn__payload_release(a, &local, op->v ? op->v->type : CAIRN_NIL,
+	                       op->v ? value_len(op->v) : 0);
+fail:
+	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
+	scratch_free(a, &op->gone);
+	return rc;
+}
+
+/* Common checks and lookups of every write. */
+static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
+                 const cairn_value *v)
+{
+	memset(op, 0, sizeof *op);
+	scratch_init(&op->gone);
+	if (!d || !d->owner)
+		return CAIRN_EINVAL;
+	op->kind = kind;
+	op->d = d;
+	op->r = d->owner;
+	size_t len;
+	int rc = cairn__name_check(field, &len);
+	if (rc)
+		return rc;
+	op->name = (const uint8_t *)field;
+	op->name_len = (uint32_t)len;
+	op->hash = cairn__hash32(op->r->cfg.hash_key, field, len);
+	op->f = cairn__doc_field(d, op->name, op->name_len, op->hash);
+	if (kind != OP_DEL) {
+		rc = cairn__value_check(v, op->r->cfg.limits.max_value_bytes);
+		if (rc)
+			return rc;
+		op->v = v;
+	}
+	return 0;
+}
+
+int cairn_doc_set(cairn_doc *d, const char *field, const cairn_value *v,
+                  uint64_t now_ms, cairn_delta *delta)
+{
+	write_op op;
+	int rc = begin(&op, OP_SET, d, field, v);
+	if (rc)
+		return rc;
+	cairn_policy policy = op.f ? (cairn_policy)op.f->policy
+	                           : cairn__field_policy(op.r, d, op.name,
+	                                                 op.name_len);
+	if (op.f) {
+		uint32_t nreg = cairn__field_nreg(op.f);
+		if (nreg == 0 && cairn__field_nelems(op.f))
+			return CAIRN_EKIND;
+		if (policy == CAIRN_POLICY_FWW && nreg)
+			return CAIRN_EEXIST;
+	}
+	uint64_t hlc;
+	rc = cairn_hlc_tick(&op.r->hlc, now_ms, &hlc);
+	if (rc)
+		return rc;
+	op.entry.hlc = hlc;
+	op.entry.vlen = value_len(v);
+	return run(&op, delta);
+}
+
+int cairn_doc_del(cairn_doc *d, const char *field, cairn_delta *delta)
+{
+	write_op op;
+	int rc = begin(&op, OP_DEL, d, field, NULL);
+	if (rc)
+		return rc;
+	if (!op.f || (cairn__field_nreg(op.f) == 0 &&
+	              cairn__field_nelems(op.f) == 0))
+		return CAIRN_ENOTFOUND;
+	return run(&op, delta);
+}
+
+static int set_op(op_kind kind, cairn_doc *d, const char *field,
+                  const cairn_value *elem, cairn_delta *delta)
+{
+	write_op op;
+	int rc = begin(&op, kind, d, field, elem);
+	if (rc)
+		return rc;
+	if (op.f && cairn__field_nreg(op.f))
+		return CAIRN_EKIND;
+	op.vhash = cairn__value_hash32(op.r->cfg.hash_key, elem);
+	if (op.f && cairn__field_nelems(op.f))
+		op.x = cairn__set_find(&op.f->u.ext->set, elem, op.vhash);
+	if (kind == OP_RM && !op.x)
+		return CAIRN_ENOTFOUND;
+	return run(&op, delta);
+}
+
+int cairn_doc_add(cairn_doc *d, const char *field, const cairn_value *elem,
+                  cairn_delta *delta)
+{
+	return set_op(OP_ADD, d, field, elem, delta);
+}
+
+int cairn_doc_rm(cairn_doc *d, const char *field, const cairn_value *elem,
+                 cairn_delta *delta)
+{
+	return set_op(OP_RM, d, field, elem, delta);
+}

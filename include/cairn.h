@@ -1,0 +1,12 @@
+/*
+ * cairn.h -- the umbrella header: includes every public cairn module.
+ *
+ * THREAD SAFETY: see each module's header.
+ */
+#ifndef CAIRN_H
+#define CAIRN_H
+
+#include "cairn/common.h"
+#include "cairn/crdt.h"
+
+#endif /* CAIRN_H */
