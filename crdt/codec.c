@@ -157,7 +157,7 @@ static int pack_dots(enc *e, const cairn__dot *dots, uint32_t n)
 		e->dots[i].writer = e->wmap[dots[i].writer];
 		e->dots[i].counter = dots[i].counter;
 	}
-	qsort(e->dots, n, sizeof *e->dots, cairn__dot_cmp);
+	cairn__sort(e->dots, n, sizeof *e->dots, cairn__dot_cmp);
 	msgpack_pack_array(&e->pk, (size_t)n * 2);
 	for (uint32_t i = 0; i < n; i++) {
 		msgpack_pack_uint32(&e->pk, e->dots[i].writer);
@@ -234,7 +234,7 @@ static int pack_field(enc *e, const cairn__field *f)
 	for (uint32_t i = 0; i < x->set.n; i++)
 		if (x->set.elems[i].ndots + x->set.elems[i].nrm)
 			e->elems[k++] = &x->set.elems[i];
-	qsort(e->elems, k, sizeof *e->elems, elem_cmp);
+	cairn__sort(e->elems, k, sizeof *e->elems, elem_cmp);
 	msgpack_pack_array(&e->pk, k);
 	/* pack_dots reuses e->dots only; e->elems stays put. */
 	for (uint32_t i = 0; i < k && !rc; i++) {
@@ -354,7 +354,7 @@ static int pack_doc(enc *e, const cairn_doc *d)
 	for (uint32_t i = 0; i < d->nfields; i++)
 		if (!cairn__field_is_empty(&d->fields[i]))
 			e->fields[n++] = &d->fields[i];
-	qsort(e->fields, n, sizeof *e->fields, field_name_cmp);
+	cairn__sort(e->fields, n, sizeof *e->fields, field_name_cmp);
 	msgpack_pack_array(&e->pk, n);
 	for (uint32_t i = 0; i < n && !rc; i++)
 		rc = pack_field(e, e->fields[i]);
@@ -390,7 +390,7 @@ static int encode_docs(const cairn_allocator *a, const cairn__docset *docs,
 	for (uint32_t i = 0; i < docs->n; i++)
 		if (doc_encodes(docs->docs[i]))
 			order[n++] = docs->docs[i];
-	qsort(order, n, sizeof *order, doc_id_cmp);
+	cairn__sort(order, n, sizeof *order, doc_id_cmp);
 
 	msgpack_pack_array(&e.pk, 2);
 	msgpack_pack_uint8(&e.pk, FORMAT_VERSION);
@@ -805,15 +805,22 @@ static int decode_into(dec *dc)
 	return need(dc->rd.p == dc->rd.end);
 }
 
-/* Move the contents of src into the empty dst (same allocator). */
-static void delta_take(cairn_delta *dst, cairn_delta *src)
+static void rekey(cairn_delta *d)
 {
-	cairn__docset docs = dst->docs;
-	dst->docs = src->docs;
-	src->docs = docs;
-	memcpy(dst->key, src->key, sizeof dst->key);
-	for (uint32_t i = 0; i < dst->docs.n; i++)
-		dst->docs.docs[i]->key = dst->key;
+	for (uint32_t i = 0; i < d->docs.n; i++)
+		d->docs.docs[i]->key = d->key;
+	for (uint32_t i = 0; i < d->nspare; i++)
+		d->spare[i]->key = d->key;
+}
+
+/* Exchange the contents of two deltas that share an allocator. */
+static void delta_swap(cairn_delta *a, cairn_delta *b)
+{
+	cairn_delta t = *a;
+	*a = *b;
+	*b = t;
+	rekey(a);
+	rekey(b);
 }
 
 int cairn_delta_decode(cairn_delta *out, const uint8_t *bytes, size_t len,
@@ -844,12 +851,12 @@ int cairn_delta_decode(cairn_delta *out, const uint8_t *bytes, size_t len,
 	cairn__free(a, dc.used, dc.capused);
 	cairn__free(a, dc.live, (size_t)dc.caplive * sizeof *dc.live);
 	cairn__free(a, dc.rm, (size_t)dc.caprm * sizeof *dc.rm);
-	if (!rc) {
-		if (cairn_delta_empty(out) && out->docs.n == 0)
-			delta_take(out, tmp);
-		else
-			rc = cairn_delta_join(out, tmp);
-	}
+	/* Only a complete result replaces *out: when it already holds
+	 * something, fold it into the decoded delta first. */
+	if (!rc && out->docs.n)
+		rc = cairn_delta_join(tmp, out);
+	if (!rc)
+		delta_swap(out, tmp);
 	cairn_delta_free(tmp);
 	return rc;
 }

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/crdt.h"
@@ -41,6 +42,14 @@ void cairn__free(const cairn_allocator *a, void *p, size_t n);
  */
 int cairn__grow(const cairn_allocator *a, void **arr, uint32_t *cap,
                 uint32_t need, size_t size);
+
+/* qsort, which must not see a NULL array even when it is empty. */
+static inline void cairn__sort(void *base, size_t n, size_t size,
+                               int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 
 /* ---- values ------------------------------------------------------------ */
 

@@ -56,45 +56,41 @@ uint32_t cairn__ctx_find(const cairn__ctx *c, uint64_t rid)
 	return UINT32_MAX;
 }
 
+/*
+ * Grow the three writer arrays together: all of them or none, so that
+ * every array always holds c->cap items and the sized frees stay right.
+ */
 static int ctx_reserve(const cairn_allocator *a, cairn__ctx *c, uint32_t need)
 {
 	if (need <= c->cap)
 		return 0;
-	uint32_t ncap = c->cap ? c->cap * 2 : 4;
+	uint64_t ncap = c->cap ? (uint64_t)c->cap * 2 : 4;
 	while (ncap < need)
 		ncap *= 2;
-	uint64_t *rid = cairn__realloc(a, c->rid, (size_t)c->cap * sizeof *rid,
-	                               (size_t)ncap * sizeof *rid);
-	if (!rid)
+	if (ncap > UINT32_MAX)
 		return CAIRN_ENOMEM;
+	uint64_t *rid = cairn__alloc(a, (size_t)ncap * sizeof *rid);
+	uint64_t *max = cairn__alloc(a, (size_t)ncap * sizeof *max);
+	uint32_t *order = cairn__alloc(a, (size_t)ncap * sizeof *order);
+	if (!rid || !max || !order) {
+		cairn__free(a, rid, (size_t)ncap * sizeof *rid);
+		cairn__free(a, max, (size_t)ncap * sizeof *max);
+		cairn__free(a, order, (size_t)ncap * sizeof *order);
+		return CAIRN_ENOMEM;
+	}
+	if (c->n) {
+		memcpy(rid, c->rid, (size_t)c->n * sizeof *rid);
+		memcpy(max, c->max, (size_t)c->n * sizeof *max);
+		memcpy(order, c->order, (size_t)c->n * sizeof *order);
+	}
+	cairn__free(a, c->rid, (size_t)c->cap * sizeof *rid);
+	cairn__free(a, c->max, (size_t)c->cap * sizeof *max);
+	cairn__free(a, c->order, (size_t)c->cap * sizeof *order);
 	c->rid = rid;
-	uint64_t *max = cairn__realloc(a, c->max, (size_t)c->cap * sizeof *max,
-	                               (size_t)ncap * sizeof *max);
-	if (!max)
-		goto fail_max;
 	c->max = max;
-	uint32_t *order =
-	    cairn__realloc(a, c->order, (size_t)c->cap * sizeof *order,
-	                   (size_t)ncap * sizeof *order);
-	if (!order)
-		goto fail_order;
 	c->order = order;
-	c->cap = ncap;
+	c->cap = (uint32_t)ncap;
 	return 0;
-
-	/* Shrink back what already grew, so every array keeps c->cap items
-	 * and the sized frees stay right. */
-fail_order:
-	max = cairn__realloc(a, c->max, (size_t)ncap * sizeof *max,
-	                     (size_t)c->cap * sizeof *max);
-	if (max)
-		c->max = max;
-fail_max:
-	rid = cairn__realloc(a, c->rid, (size_t)ncap * sizeof *rid,
-	                     (size_t)c->cap * sizeof *rid);
-	if (rid)
-		c->rid = rid;
-	return CAIRN_ENOMEM;
 }
 
 int cairn__ctx_writer(const cairn_allocator *a, cairn__ctx *c, uint64_t rid,
@@ -287,7 +283,7 @@ int cairn__ctx_join(const cairn_allocator *a, cairn__ctx *c,
 		extra[i].counter = src->cloud[i].counter;
 	}
 	if (src->ncloud)
-		qsort(extra, src->ncloud, sizeof *extra, cairn__dot_cmp);
+		cairn__sort(extra, src->ncloud, sizeof *extra, cairn__dot_cmp);
 	for (uint32_t i = 0; i < src->n; i++)
 		if (src->max[i] > c->max[map[i]])
 			c->max[map[i]] = src->max[i];

@@ -108,7 +108,8 @@ void cairn__elem_assign(const cairn_allocator *a, cairn__elem *e,
 		e->capdots = 0;
 		e->d.one = one;
 	} else {
-		memcpy(e->d.many, live, (size_t)nlive * sizeof(cairn__dot));
+		if (nlive)
+			memcpy(e->d.many, live, (size_t)nlive * sizeof(cairn__dot));
 		if (nrm)
 			memcpy(e->d.many + nlive, rm,
 			       (size_t)nrm * sizeof(cairn__dot));
@@ -284,7 +285,7 @@ void cairn__rm_merge(cairn__ext *x, const cairn__dot *dots, uint32_t n)
 		return;
 	memcpy(x->rm + x->nrm, dots, (size_t)n * sizeof *dots);
 	x->nrm += n;
-	qsort(x->rm, x->nrm, sizeof *x->rm, cairn__dot_cmp);
+	cairn__sort(x->rm, x->nrm, sizeof *x->rm, cairn__dot_cmp);
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < x->nrm; i++)
 		if (k == 0 || cairn__dot_cmp(&x->rm[k - 1], &x->rm[i]) != 0)
@@ -668,7 +669,7 @@ int cairn_doc_members(const cairn_doc *d, const char *field, cairn_value *out,
 		return CAIRN_ESPACE;
 	for (uint32_t i = 0; i < cnt; i++)
 		out[i] = cairn__elem_value(&f->u.ext->set.elems[i]);
-	qsort(out, cnt, sizeof *out, value_cmp);
+	cairn__sort(out, cnt, sizeof *out, value_cmp);
 	return 0;
 }
 
@@ -704,6 +705,6 @@ int cairn_doc_fields(const cairn_doc *d, const char **names, size_t cap,
 		return CAIRN_ESPACE;
 	for (uint32_t i = 0; i < d->nfields; i++)
 		names[i] = (const char *)d->fields[i].name;
-	qsort(names, d->nfields, sizeof *names, name_cmp);
+	cairn__sort(names, d->nfields, sizeof *names, name_cmp);
 	return 0;
 }

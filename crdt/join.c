@@ -454,7 +454,7 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 		rc = cairn__ctx_join(a, &dst->ctx, &src->ctx, j.map);
 	if (!rc && j.collect.n) {
 		if (!is_sorted(&j.collect))
-			qsort(j.collect.p, j.collect.n, sizeof *j.collect.p,
+			cairn__sort(j.collect.p, j.collect.n, sizeof *j.collect.p,
 			      cairn__dot_cmp);
 		rc = cairn__ctx_add_sorted(a, &dst->ctx, j.collect.p,
 		                           j.collect.n);

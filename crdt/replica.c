@@ -288,6 +288,6 @@ int cairn_replica_docs(const cairn_replica *r, const char *prefix,
 		    memcmp(d->id, prefix ? prefix : "", plen) == 0)
 			ids[k++] = d->id;
 	}
-	qsort(ids, cnt, sizeof *ids, id_cmp);
+	cairn__sort(ids, cnt, sizeof *ids, id_cmp);
 	return 0;
 }

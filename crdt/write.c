@@ -71,7 +71,8 @@ typedef struct write_op {
 	uint32_t vhash;       /* element hash under the replica's key */
 	cairn__field *f;      /* the local field, if it exists */
 	cairn__elem *x;       /* the local element, if it exists */
-	cairn__entry entry;   /* SET: the new entry; ADD: dot in meta/writer */
+	cairn__entry entry;   /* SET: the new entry */
+	cairn_hlc clock;      /* SET: the clock after the tick, kept on commit */
 	uint64_t counter;     /* the fresh dot's counter */
 	scratch gone;         /* superseded dots, in the document's writers */
 } write_op;
@@ -144,8 +145,9 @@ typedef struct delta_prep {
 	cairn__elem *dx;
 	uint32_t self;        /* our writer index in dd */
 	scratch gone;         /* op->gone in dd's writers */
-	cairn__payload value; /* SET/ADD: the delta's copy of the value */
+	cairn__payload value; /* SET: the delta's copy of the value */
 	bool has_value;
+	bool new_field, new_elem; /* made here: undone if the write fails */
 	scratch live, rm;     /* ADD/RM: the element's new dot lists */
 } delta_prep;
 
@@ -189,6 +191,7 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 		                          &p->df);
 		if (rc)
 			return rc;
+		p->new_field = true;
 	}
 	p->df->policy = op->f ? op->f->policy
 	                      : (uint8_t)cairn__field_policy(op->r, d, op->name,
@@ -235,6 +238,7 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 		rc = cairn__set_insert(da, &p->df->u.ext->set, op->v, eh, &p->dx);
 		if (rc)
 			return rc;
+		p->new_elem = true;
 	}
 	const cairn__dot *live, *rm;
 	cairn__elem_dots(p->dx, &live, &rm);
@@ -254,6 +258,22 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 	if (!rc)
 		rc = cairn__elem_reserve(da, p->dx, p->live.n + p->rm.n);
 	return rc;
+}
+
+/*
+ * A write that failed leaves nothing in the delta: records it made empty
+ * go again (an extension it added to an empty field folds back).
+ */
+static void delta_undo(cairn_delta *delta, delta_prep *p)
+{
+	const cairn_allocator *da = &delta->alloc;
+	if (p->new_elem)
+		cairn__set_remove(da, &p->df->u.ext->set, p->dx);
+	if (p->df) {
+		cairn__field_normalize(da, p->df);
+		if (p->new_field && cairn__field_is_empty(p->df))
+			cairn__doc_field_drop(da, p->dd, p->df);
+	}
 }
 
 /* Drop the live dots of an element that `gone` covers, in place. */
@@ -412,6 +432,8 @@ static int run(write_op *op, cairn_delta *delta)
 	}
 	if (op->kind == OP_SET || op->kind == OP_ADD)
 		d->ctx.max[d->self] = op->counter;
+	if (op->kind == OP_SET)
+		op->r->hlc = op->clock;
 	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
 	scratch_free(a, &op->gone);
 	return 0;
@@ -420,6 +442,8 @@ fail_local:
 	cairn__payload_release(a, &local, op->v ? op->v->type : CAIRN_NIL,
 	                       op->v ? value_len(op->v) : 0);
 fail:
+	if (delta)
+		delta_undo(delta, &p);
 	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
 	scratch_free(a, &op->gone);
 	return rc;
@@ -470,11 +494,11 @@ int cairn_doc_set(cairn_doc *d, const char *field, const cairn_value *v,
 		if (policy == CAIRN_POLICY_FWW && nreg)
 			return CAIRN_EEXIST;
 	}
-	uint64_t hlc;
-	rc = cairn_hlc_tick(&op.r->hlc, now_ms, &hlc);
+	/* Tick a copy: the clock moves only if the write happens. */
+	op.clock = op.r->hlc;
+	rc = cairn_hlc_tick(&op.clock, now_ms, &op.entry.hlc);
 	if (rc)
 		return rc;
-	op.entry.hlc = hlc;
 	op.entry.vlen = value_len(v);
 	return run(&op, delta);
 }

@@ -1,0 +1,420 @@
+/*
+ * gen_corpus.c -- writes the seed corpora of the fuzz targets
+ * (built as cairn-fuzz-gen-corpus).
+ *
+ *   cairn-fuzz-gen-corpus fuzz/corpus
+ *
+ * writes fuzz/corpus/fuzz_msgpack_check/ (valid msgpack objects of every
+ * type and width, packed by msgpack-c, plus the delta encodings below, which
+ * are msgpack too) and fuzz/corpus/fuzz_delta_decode/ (canonical deltas
+ * made through the public API: register writes of each value type, set adds
+ * and removes, deletes, concurrent writes, and joined states of 2-3
+ * replicas). Files are named by the first 8 bytes of their BLAKE2b-256, so
+ * running it again rewrites the same files; remove stale ones by hand when
+ * the encoding changes (a changed encoding is a format version bump anyway).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <msgpack.h>
+
+#include "cairn/crdt.h"
+
+#include "bytes_int.h"
+
+static const char *root;
+static size_t written[2];
+
+static void die(const char *what)
+{
+	fprintf(stderr, "cairn-fuzz-gen-corpus: %s\n", what);
+	exit(1);
+}
+
+#define CHECK(call)                                                           \
+	do {                                                                  \
+		int rc_ = (call);                                             \
+		if (rc_ != 0) {                                               \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__,          \
+			        __LINE__, #call, cairn_err_name(rc_));        \
+			exit(1);                                              \
+		}                                                             \
+	} while (0)
+
+static void make_dir(const char *path)
+{
+	if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* Write one seed to root/target/<hash>; which indexes `written`. */
+static void emit(int which, const void *data, size_t len)
+{
+	static const char *const targets[2] = {"fuzz_msgpack_check",
+	                                       "fuzz_delta_decode"};
+	/* Every seed must be one valid msgpack object. */
+	if (cairn__msgpack_check(data, len, NULL, NULL) != 0)
+		die("a generated seed is not valid msgpack");
+
+	uint8_t h[32];
+	cairn__blake2b s;
+	cairn__blake2b_init(&s, sizeof(h));
+	cairn__blake2b_update(&s, data, len);
+	cairn__blake2b_final(&s, h);
+
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s/", root, targets[which]);
+	if (n < 0 || (size_t)n + 17 > sizeof(path))
+		die("path too long");
+	for (int i = 0; i < 8; i++)
+		snprintf(path + n + 2 * i, 3, "%02x", h[i]);
+
+	FILE *f = fopen(path, "wb");
+	if (f == NULL) {
+		perror(path);
+		exit(1);
+	}
+	if (len > 0 && fwrite(data, 1, len, f) != len)
+		die("short write");
+	if (fclose(f) != 0)
+		die("close failed");
+	written[which]++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* msgpack seeds                                                            */
+/* ------------------------------------------------------------------------ */
+
+static msgpack_sbuffer sb;
+static msgpack_packer pk;
+
+static void begin(void)
+{
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+}
+
+static void end(void)
+{
+	emit(0, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void str(const char *s)
+{
+	msgpack_pack_str_with_body(&pk, s, strlen(s));
+}
+
+static void msgpack_seeds(void)
+{
+	static const uint8_t body[300] = {0};
+
+	begin(); msgpack_pack_nil(&pk); end();
+	begin(); msgpack_pack_true(&pk); end();
+	begin(); msgpack_pack_false(&pk); end();
+	begin(); msgpack_pack_int64(&pk, 5); end();
+	begin(); msgpack_pack_int64(&pk, -5); end();
+	begin(); msgpack_pack_fix_uint8(&pk, 200); end();
+	begin(); msgpack_pack_fix_uint16(&pk, 60000); end();
+	begin(); msgpack_pack_fix_uint32(&pk, 4000000000u); end();
+	begin(); msgpack_pack_fix_uint64(&pk, UINT64_MAX); end();
+	begin(); msgpack_pack_fix_int8(&pk, -100); end();
+	begin(); msgpack_pack_fix_int16(&pk, -30000); end();
+	begin(); msgpack_pack_fix_int32(&pk, INT32_MIN); end();
+	begin(); msgpack_pack_fix_int64(&pk, INT64_MIN); end();
+	begin(); msgpack_pack_float(&pk, 1.5f); end();
+	begin(); msgpack_pack_double(&pk, -0.1); end();
+	begin(); str(""); end();
+	begin(); str("tickets/8812"); end();
+	begin(); str("caf\xc3\xa9 \xf0\x9f\x98\x80"); end();
+	begin(); msgpack_pack_str_with_body(&pk, body, 40); end(); /* str8 */
+	begin(); msgpack_pack_str_with_body(&pk, body, 300); end(); /* str16 */
+	begin(); msgpack_pack_bin_with_body(&pk, body, 3); end();
+	begin(); msgpack_pack_bin_with_body(&pk, body, 300); end();
+	begin(); msgpack_pack_ext_with_body(&pk, body, 1, 1); end();
+	begin(); msgpack_pack_ext_with_body(&pk, body, 16, 1); end();
+	begin(); msgpack_pack_ext_with_body(&pk, body, 5, -3); end();
+	begin(); msgpack_pack_ext_with_body(&pk, body, 300, 7); end();
+	msgpack_timestamp ts = {1700000000, 0};
+	begin(); msgpack_pack_timestamp(&pk, &ts); end();
+	ts.tv_nsec = 5;
+	begin(); msgpack_pack_timestamp(&pk, &ts); end();
+	ts.tv_sec = -5;
+	begin(); msgpack_pack_timestamp(&pk, &ts); end();
+	begin(); msgpack_pack_array(&pk, 0); end();
+	begin(); msgpack_pack_map(&pk, 0); end();
+
+	begin();
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int64(&pk, 1);
+	str("two");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_nil(&pk);
+	end();
+
+	begin();
+	msgpack_pack_array(&pk, 20); /* array16 */
+	for (int i = 0; i < 20; i++)
+		msgpack_pack_int64(&pk, i * 1000 - 5000);
+	end();
+
+	begin();
+	msgpack_pack_map(&pk, 17); /* map16 */
+	for (int i = 0; i < 17; i++) {
+		msgpack_pack_int64(&pk, i);
+		msgpack_pack_double(&pk, i / 4.0);
+	}
+	end();
+
+	begin();
+	msgpack_pack_map(&pk, 2);
+	str("doc");
+	msgpack_pack_map(&pk, 2);
+	str("status");
+	str("open");
+	str("tags");
+	msgpack_pack_array(&pk, 2);
+	str("red");
+	msgpack_pack_bin_with_body(&pk, "\x00\x01", 2);
+	str("ctx");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, UINT64_C(0x0a11ce0000000001));
+	msgpack_pack_uint32(&pk, 7);
+	end();
+
+	/* Nesting at the fuzz target's depth limit (12) and one over. */
+	for (int depth = 11; depth <= 12; depth++) {
+		begin();
+		for (int i = 0; i < depth; i++)
+			msgpack_pack_array(&pk, 1);
+		msgpack_pack_true(&pk);
+		end();
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Delta seeds                                                              */
+/* ------------------------------------------------------------------------ */
+
+#define T0 UINT64_C(1700000000000)
+
+static cairn_replica *replica(cairn_replica_id id)
+{
+	cairn_replica_config cfg;
+	cairn_replica_config_init(&cfg);
+	cfg.id = id;
+	cairn_replica *r = NULL;
+	CHECK(cairn_replica_new(&cfg, &r));
+	return r;
+}
+
+static cairn_doc *doc(cairn_replica *r, const char *id)
+{
+	cairn_doc *d = NULL;
+	CHECK(cairn_replica_doc(r, id, &d));
+	return d;
+}
+
+static cairn_delta *delta(void)
+{
+	cairn_delta *d = NULL;
+	CHECK(cairn_delta_new(NULL, &d));
+	return d;
+}
+
+/* Emit a delta as a delta seed and as a msgpack seed. */
+static void emit_delta(const cairn_delta *d)
+{
+	cairn_buf b;
+	cairn_buf_init(&b, NULL);
+	CHECK(cairn_delta_encode(d, &b));
+	emit(1, b.data, b.len);
+	emit(0, b.data, b.len);
+	cairn_buf_free(&b);
+}
+
+static void emit_state(const cairn_replica *r)
+{
+	cairn_buf b;
+	cairn_buf_init(&b, NULL);
+	CHECK(cairn_replica_encode(r, &b));
+	emit(1, b.data, b.len);
+	cairn_buf_free(&b);
+}
+
+/* One register write of v, as its own delta. */
+static void one_write(const cairn_value *v)
+{
+	cairn_replica *r = replica(1);
+	cairn_delta *d = delta();
+	CHECK(cairn_doc_set(doc(r, "notes/1"), "v", v, T0, d));
+	emit_delta(d);
+	cairn_delta_free(d);
+	cairn_replica_free(r);
+}
+
+static void delta_seeds(void)
+{
+	/* Each value type, including the edges of each. */
+	cairn_value vals[] = {
+		cairn_value_nil(),
+		cairn_value_bool(false),
+		cairn_value_bool(true),
+		cairn_value_int(0),
+		cairn_value_int(-1),
+		cairn_value_int(127),
+		cairn_value_int(-33),
+		cairn_value_int(70000),
+		cairn_value_int(INT64_MIN),
+		cairn_value_int(INT64_MAX),
+		cairn_value_float(0.5),
+		cairn_value_float(-0.0),
+		cairn_value_float(NAN),
+		cairn_value_float(INFINITY),
+		cairn_value_str(""),
+		cairn_value_str("open"),
+		cairn_value_str("caf\xc3\xa9 \xf0\x9f\x98\x80"),
+		cairn_value_bin("", 0),
+		cairn_value_bin("\x00\xff\x10", 3),
+	};
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		one_write(&vals[i]);
+
+	/* An empty delta. */
+	cairn_delta *empty = delta();
+	emit_delta(empty);
+	cairn_delta_free(empty);
+
+	/* A ticket: several fields and a set, in one delta; then edits. */
+	cairn_replica *a = replica(UINT64_C(0xa000000000000001));
+	cairn_replica *b = replica(UINT64_C(0xb000000000000002));
+	cairn_replica *c = replica(UINT64_C(0xc000000000000003));
+	cairn_doc *ta = doc(a, "tickets/8812");
+	cairn_delta *d1 = delta();
+	cairn_value v = cairn_value_str("printer on fire");
+	CHECK(cairn_doc_set(ta, "subject", &v, T0, d1));
+	v = cairn_value_str("open");
+	CHECK(cairn_doc_set(ta, "status", &v, T0 + 1, d1));
+	v = cairn_value_int(3);
+	CHECK(cairn_doc_set(ta, "priority", &v, T0 + 2, d1));
+	v = cairn_value_str("hardware");
+	CHECK(cairn_doc_add(ta, "tags", &v, d1));
+	v = cairn_value_str("urgent");
+	CHECK(cairn_doc_add(ta, "tags", &v, d1));
+	emit_delta(d1);
+
+	cairn_delta *d2 = delta(); /* a removal and a delete */
+	v = cairn_value_str("urgent");
+	CHECK(cairn_doc_rm(ta, "tags", &v, d2));
+	CHECK(cairn_doc_del(ta, "priority", d2));
+	emit_delta(d2);
+
+	cairn_delta *d3 = delta(); /* an overwrite */
+	v = cairn_value_str("closed");
+	CHECK(cairn_doc_set(ta, "status", &v, T0 + 10, d3));
+	emit_delta(d3);
+	emit_state(a);
+
+	/* b and c write concurrently: register conflict, set add vs remove,
+	 * a kind conflict on "x", a second document. */
+	CHECK(cairn_replica_join(b, d1, T0 + 20));
+	CHECK(cairn_replica_join(c, d1, T0 + 20));
+	cairn_delta *db = delta();
+	cairn_delta *dc = delta();
+	cairn_doc *tb = doc(b, "tickets/8812");
+	cairn_doc *tc = doc(c, "tickets/8812");
+	v = cairn_value_str("waiting");
+	CHECK(cairn_doc_set(tb, "status", &v, T0 + 30, db));
+	v = cairn_value_str("in progress");
+	CHECK(cairn_doc_set(tc, "status", &v, T0 + 30, dc));
+	v = cairn_value_str("urgent");
+	CHECK(cairn_doc_add(tb, "tags", &v, db)); /* re-add: add wins */
+	v = cairn_value_int(1);
+	CHECK(cairn_doc_set(tb, "x", &v, T0 + 31, db));
+	CHECK(cairn_doc_add(tc, "x", &v, dc));
+	v = cairn_value_float(2.25);
+	CHECK(cairn_doc_set(doc(c, "tickets/9000"), "estimate", &v, T0 + 32,
+	                    dc));
+	emit_delta(db);
+	emit_delta(dc);
+
+	/* Joined states of 2 and of 3 replicas, and a folded delta. */
+	CHECK(cairn_replica_join(a, db, T0 + 40));
+	emit_state(a);
+	CHECK(cairn_replica_join(a, dc, T0 + 40));
+	CHECK(cairn_replica_join(a, d2, T0 + 40));
+	CHECK(cairn_replica_join(a, d3, T0 + 40));
+	emit_state(a);
+	cairn_delta *fold = delta();
+	CHECK(cairn_delta_join(fold, db));
+	CHECK(cairn_delta_join(fold, dc));
+	emit_delta(fold);
+	cairn_delta *st = delta();
+	CHECK(cairn_replica_state(a, st));
+	emit_delta(st);
+
+	/* Many elements in one set, many documents. */
+	cairn_delta *many = delta();
+	cairn_doc *md = doc(b, "inventory/shelf-3");
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "item-%02d", i);
+		v = cairn_value_str(name);
+		CHECK(cairn_doc_add(md, "items", &v, many));
+	}
+	emit_delta(many);
+	cairn_delta *docs = delta();
+	for (int i = 0; i < 12; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "shops/%d", i);
+		v = cairn_value_int(i);
+		CHECK(cairn_doc_set(doc(c, id), "till", &v, T0 + 50 + (uint64_t)i,
+		                    docs));
+	}
+	emit_delta(docs);
+
+	/* A declared policy travels with the register (fww, multi). */
+	cairn_replica *p = replica(UINT64_C(0xd000000000000004));
+	CHECK(cairn_replica_declare(p, "pay/", NULL, CAIRN_POLICY_FWW));
+	CHECK(cairn_replica_declare(p, "notes/", "body", CAIRN_POLICY_MULTI));
+	cairn_delta *dp = delta();
+	v = cairn_value_int(1999);
+	CHECK(cairn_doc_set(doc(p, "pay/1"), "amount", &v, T0, dp));
+	v = cairn_value_str("draft");
+	CHECK(cairn_doc_set(doc(p, "notes/2"), "body", &v, T0, dp));
+	emit_delta(dp);
+
+	cairn_delta *all[] = {d1, d2, d3, db, dc, fold, st, many, docs, dp};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		cairn_delta_free(all[i]);
+	cairn_replica_free(a);
+	cairn_replica_free(b);
+	cairn_replica_free(c);
+	cairn_replica_free(p);
+}
+
+int main(int argc, char **argv)
+{
+	root = argc > 1 ? argv[1] : "fuzz/corpus";
+	char path[4096];
+	make_dir(root);
+	snprintf(path, sizeof(path), "%s/fuzz_msgpack_check", root);
+	make_dir(path);
+	snprintf(path, sizeof(path), "%s/fuzz_delta_decode", root);
+	make_dir(path);
+
+	msgpack_seeds();
+	delta_seeds();
+	printf("cairn-fuzz-gen-corpus: %zu msgpack seeds, %zu delta seeds "
+	       "in %s\n",
+	       written[0], written[1], root);
+	return 0;
+}
