@@ -26,7 +26,8 @@
 
 #define FORMAT_VERSION 1
 
-/* ---- output --------------------------------------------------------------- */
+/* ---- output ---------------------------------------------------------------
+ */
 
 /*
  * Where encoded bytes go: a cairn_buf, or a BLAKE2b state. Small writes
@@ -73,7 +74,8 @@ static int sink_write(void *data, const char *p, size_t n)
 	return 0;
 }
 
-/* ---- encoding ------------------------------------------------------------- */
+/* ---- encoding -------------------------------------------------------------
+ */
 
 typedef struct enc {
 	msgpack_packer pk;
@@ -95,7 +97,8 @@ static int field_name_cmp(const void *a, const void *b)
 {
 	const cairn__field *x = *(const cairn__field *const *)a;
 	const cairn__field *y = *(const cairn__field *const *)b;
-	return strcmp((const char *)x->name, (const char *)y->name);
+	return strcmp((const char *)cairn__fname(x),
+	              (const char *)cairn__fname(y));
 }
 
 static int elem_cmp(const void *a, const void *b)
@@ -114,21 +117,15 @@ static int doc_id_cmp(const void *a, const void *b)
 static void pack_value(enc *e, const cairn_value *v)
 {
 	switch (v->type) {
-	case CAIRN_NIL:
-		msgpack_pack_nil(&e->pk);
-		break;
+	case CAIRN_NIL: msgpack_pack_nil(&e->pk); break;
 	case CAIRN_BOOL:
 		if (v->as.b)
 			msgpack_pack_true(&e->pk);
 		else
 			msgpack_pack_false(&e->pk);
 		break;
-	case CAIRN_INT:
-		msgpack_pack_int64(&e->pk, v->as.i);
-		break;
-	case CAIRN_FLOAT:
-		msgpack_pack_double(&e->pk, v->as.f);
-		break;
+	case CAIRN_INT: msgpack_pack_int64(&e->pk, v->as.i); break;
+	case CAIRN_FLOAT: msgpack_pack_double(&e->pk, v->as.f); break;
 	case CAIRN_STR:
 		msgpack_pack_str(&e->pk, v->as.bytes.len);
 		msgpack_pack_str_body(&e->pk, v->as.bytes.ptr, v->as.bytes.len);
@@ -140,8 +137,7 @@ static void pack_value(enc *e, const cairn_value *v)
 	}
 }
 
-static int ensure(enc *e, void **arr, uint32_t *cap, uint32_t need,
-                  size_t size)
+static int ensure(enc *e, void **arr, uint32_t *cap, uint32_t need, size_t size)
 {
 	return cairn__grow(e->a, arr, cap, need, size);
 }
@@ -171,7 +167,8 @@ static int entry_order(const cairn__entry *x, const cairn__entry *y,
 {
 	if (wmap[x->writer] != wmap[y->writer])
 		return wmap[x->writer] < wmap[y->writer] ? -1 : 1;
-	uint64_t a = CAIRN__META_COUNTER(x->meta), b = CAIRN__META_COUNTER(y->meta);
+	uint64_t a = CAIRN__META_COUNTER(x->meta),
+	         b = CAIRN__META_COUNTER(y->meta);
 	return (a > b) - (a < b);
 }
 
@@ -181,11 +178,12 @@ static int pack_field(enc *e, const cairn__field *f)
 	uint32_t nreg = cairn__field_nreg(f), nelems = 0, nrm = x ? x->nrm : 0;
 	if (x)
 		for (uint32_t i = 0; i < x->set.n; i++)
-			nelems += x->set.elems[i].ndots + x->set.elems[i].nrm > 0;
+			nelems +=
+			        x->set.elems[i].ndots + x->set.elems[i].nrm > 0;
 	size_t parts = nelems ? 5 : nrm ? 4 : 3;
 	msgpack_pack_array(&e->pk, parts);
 	msgpack_pack_str(&e->pk, f->name_len);
-	msgpack_pack_str_body(&e->pk, f->name, f->name_len);
+	msgpack_pack_str_body(&e->pk, cairn__fname(f), f->name_len);
 	msgpack_pack_uint8(&e->pk, f->policy);
 
 	/* Register entries, by (writer, counter): few, so insertion order. */
@@ -342,7 +340,8 @@ static int pack_doc(enc *e, const cairn_doc *d)
 		if (cnt) {
 			msgpack_pack_array(&e->pk, cnt);
 			for (uint32_t k = first; k < first + cnt; k++)
-				msgpack_pack_uint64(&e->pk, c->cloud[k].counter);
+				msgpack_pack_uint64(&e->pk,
+				                    c->cloud[k].counter);
 		}
 	}
 
@@ -461,7 +460,8 @@ int cairn_replica_digest(const cairn_replica *r,
 	return digest_of(&r->alloc, &r->docs, out);
 }
 
-/* ---- decoding ------------------------------------------------------------- */
+/* ---- decoding -------------------------------------------------------------
+ */
 
 typedef struct dec {
 	cairn__rd rd;
@@ -475,11 +475,11 @@ typedef struct dec {
 	uint32_t caplive, caprm;
 } dec;
 
-#define TRY(expr)                                                             \
-	do {                                                                  \
-		int rc_ = (expr);                                             \
-		if (rc_)                                                      \
-			return rc_;                                           \
+#define TRY(expr)                                                              \
+	do {                                                                   \
+		int rc_ = (expr);                                              \
+		if (rc_)                                                       \
+			return rc_;                                            \
 	} while (0)
 
 static int need(bool ok)
@@ -662,8 +662,8 @@ static int rd_entry(dec *dc, cairn__field *f)
 	}
 	e.meta = CAIRN__META(counter, prio, v.type);
 	e.vlen = (v.type == CAIRN_STR || v.type == CAIRN_BIN)
-	             ? (uint32_t)v.as.bytes.len
-	             : 0;
+	                 ? (uint32_t)v.as.bytes.len
+	                 : 0;
 	const cairn_allocator *a = &dc->out->alloc;
 	TRY(cairn__payload_store(a, &v, &e.v));
 	int rc = cairn__reg_push(a, f, &e);
@@ -760,7 +760,8 @@ static int rd_doc(dec *dc, const uint8_t **prev, uint32_t *prev_len)
 		TRY(need(bytes_cmp(*prev, *prev_len, id, len) < 0));
 	*prev = id;
 	*prev_len = len;
-	TRY(cairn__delta_doc(dc->out, (const char *)id, len, 0, NULL, &dc->doc));
+	TRY(cairn__delta_doc(dc->out, (const char *)id, len, 0, NULL,
+	                     &dc->doc));
 
 	/* Writers, ascending by replica id: their index is their position. */
 	TRY(cairn__rd_array(&dc->rd, &n));

@@ -15,8 +15,9 @@
  * state's, in a state copy) applies to every field.
  *
  * Memory is the budget here: a field with one live register value (the
- * common case) is 48 bytes with its value inline; more entries, set
- * elements and removals live in an extension allocated on demand.
+ * common case) is 56 bytes with its value and a short name inline; more
+ * entries, set elements and removals live in an extension allocated on
+ * demand.
  */
 #ifndef CAIRN_CRDT_INT_H
 #define CAIRN_CRDT_INT_H
@@ -209,18 +210,33 @@ enum cairn__shape {
 	CAIRN__EXT = 2,   /* everything in *u.ext */
 };
 
+/*
+ * A field. Names shorter than CAIRN__NAME_INLINE bytes (most are) live in
+ * the record itself: a lookup then reads one record, not a record and a
+ * name elsewhere, and creating a field allocates nothing for its name.
+ */
+#define CAIRN__NAME_INLINE 16u
+
 typedef struct cairn__field {
-	uint8_t *name; /* name_len bytes + NUL */
+	union {
+		uint8_t *ptr;                  /* name_len + 1 bytes */
+		uint8_t in[CAIRN__NAME_INLINE]; /* name_len < 16, NUL-ended */
+	} nm;
 	uint32_t hash;
 	uint8_t name_len;
 	uint8_t shape;
 	uint8_t policy; /* cairn_policy in force for the register */
-	uint8_t pad;
+	uint8_t joined; /* set while a join visits the document (join.c) */
 	union {
 		cairn__entry one;
 		cairn__ext *ext;
 	} u;
 } cairn__field;
+
+static inline const uint8_t *cairn__fname(const cairn__field *f)
+{
+	return f->name_len < CAIRN__NAME_INLINE ? f->nm.in : f->nm.ptr;
+}
 
 /* ---- documents --------------------------------------------------------- */
 

@@ -95,8 +95,8 @@ int cairn__delta_doc(cairn_delta *d, const char *id, uint32_t len,
 	    memcmp(d->key, replica_key, sizeof d->key) != 0)
 		memcpy(d->key, replica_key, sizeof d->key);
 	uint32_t h = replica_key && memcmp(d->key, replica_key, 16) == 0
-	                 ? hash_in_replica
-	                 : cairn__hash32(d->key, id, len);
+	                     ? hash_in_replica
+	                     : cairn__hash32(d->key, id, len);
 	if (cairn__docset_find(&d->docs, id, len, h, out) == 0)
 		return 0;
 	/* Make sure a cleared document will have a place on the spare list,
@@ -140,9 +140,11 @@ static int check_policies(const cairn_delta *dst, const cairn_delta *src)
 			if (!cairn__field_nreg(sf))
 				continue;
 			const cairn__field *df = cairn__doc_field(
-			    dd, sf->name, sf->name_len,
-			    cairn__hash32(dst->key, sf->name, sf->name_len));
-			if (df && cairn__field_nreg(df) && df->policy != sf->policy)
+			        dd, cairn__fname(sf), sf->name_len,
+			        cairn__hash32(dst->key, cairn__fname(sf),
+			                      sf->name_len));
+			if (df && cairn__field_nreg(df) &&
+			    df->policy != sf->policy)
 				return CAIRN_EPOLICY;
 		}
 	}
@@ -154,7 +156,8 @@ static int join_doc_into(cairn_delta *dst, const cairn_doc *sd)
 	if (!doc_has_content(sd))
 		return 0;
 	cairn_doc *dd;
-	int rc = cairn__delta_doc(dst, sd->id, sd->id_len, sd->hash, sd->key, &dd);
+	int rc = cairn__delta_doc(dst, sd->id, sd->id_len, sd->hash, sd->key,
+	                          &dd);
 	if (rc)
 		return rc;
 	return cairn__doc_join(&dst->alloc, dst->key, dd, sd);

@@ -352,7 +352,7 @@ static bool field_match(const void *tab, uint32_t pos, const void *key)
 	const cairn__field *f = &((const cairn__field *)tab)[pos];
 	const name_key *k = key;
 	return f->hash == k->hash && f->name_len == k->len &&
-	       memcmp(f->name, k->name, k->len) == 0;
+	       memcmp(cairn__fname(f), k->name, k->len) == 0;
 }
 
 cairn__field *cairn__doc_field(const cairn_doc *d, const uint8_t *name,
@@ -376,14 +376,18 @@ int cairn__doc_field_add(const cairn_allocator *a, cairn_doc *d,
 	                          field_hash_at, d->nfields);
 	if (rc)
 		return rc;
-	uint8_t *copy = cairn__alloc(a, (size_t)len + 1);
-	if (!copy)
-		return CAIRN_ENOMEM;
-	memcpy(copy, name, len);
-	copy[len] = 0;
 	cairn__field *f = &d->fields[d->nfields];
 	memset(f, 0, sizeof *f);
-	f->name = copy;
+	if (len < CAIRN__NAME_INLINE) {
+		memcpy(f->nm.in, name, len);
+	} else {
+		uint8_t *copy = cairn__alloc(a, (size_t)len + 1);
+		if (!copy)
+			return CAIRN_ENOMEM;
+		memcpy(copy, name, len);
+		copy[len] = 0;
+		f->nm.ptr = copy;
+	}
 	f->name_len = (uint8_t)len;
 	f->hash = hash;
 	cairn__index_put(&d->fidx, hash, d->nfields);
@@ -397,7 +401,8 @@ void cairn__doc_field_drop(const cairn_allocator *a, cairn_doc *d,
 {
 	uint32_t pos = (uint32_t)(f - d->fields), last = d->nfields - 1;
 	cairn__field_release(a, f);
-	cairn__free(a, f->name, (size_t)f->name_len + 1);
+	if (f->name_len >= CAIRN__NAME_INLINE)
+		cairn__free(a, f->nm.ptr, (size_t)f->name_len + 1);
 	cairn__index_del(&d->fidx, f->hash, pos, d->fields, field_hash_at);
 	if (pos != last) {
 		cairn__index_move(&d->fidx, d->fields[last].hash, last, pos);
@@ -439,8 +444,9 @@ void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d)
 {
 	for (uint32_t i = 0; i < d->nfields; i++) {
 		cairn__field_release(a, &d->fields[i]);
-		cairn__free(a, d->fields[i].name,
-		            (size_t)d->fields[i].name_len + 1);
+		if (d->fields[i].name_len >= CAIRN__NAME_INLINE)
+			cairn__free(a, d->fields[i].nm.ptr,
+			            (size_t)d->fields[i].name_len + 1);
 	}
 	d->nfields = 0;
 	cairn__index_clear(&d->fidx);
@@ -704,7 +710,7 @@ int cairn_doc_fields(const cairn_doc *d, const char **names, size_t cap,
 	if (d->nfields > cap)
 		return CAIRN_ESPACE;
 	for (uint32_t i = 0; i < d->nfields; i++)
-		names[i] = (const char *)d->fields[i].name;
+		names[i] = (const char *)cairn__fname(&d->fields[i]);
 	cairn__sort(names, d->nfields, sizeof *names, name_cmp);
 	return 0;
 }

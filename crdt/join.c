@@ -40,10 +40,10 @@ typedef struct join_ctx {
 	bool same_key;      /* source hashes are valid in the destination */
 	cairn_doc *dst;
 	const cairn_doc *src;
-	bool state;        /* the destination is a replica's document */
-	bool src_ctx;      /* the source has a document-wide context */
-	uint32_t *map;     /* source writer -> destination writer */
-	dotlist collect;   /* dots for the destination's context (state) */
+	bool state;      /* the destination is a replica's document */
+	bool src_ctx;    /* the source has a document-wide context */
+	uint32_t *map;   /* source writer -> destination writer */
+	dotlist collect; /* dots for the destination's context (state) */
 	dotlist tmp_live, tmp_rm;
 } join_ctx;
 
@@ -152,14 +152,14 @@ static int ensure_field(join_ctx *j, const cairn__field *sf, uint32_t hash,
 {
 	if (*df)
 		return 0;
-	int rc = cairn__doc_field_add(j->a, j->dst, sf->name, sf->name_len, hash,
-	                              df);
+	int rc = cairn__doc_field_add(j->a, j->dst, cairn__fname(sf),
+	                              sf->name_len, hash, df);
 	if (rc)
 		return rc;
-	(*df)->policy = j->dst->owner
-	                    ? (uint8_t)cairn__field_policy(j->dst->owner, j->dst,
-	                                                   sf->name, sf->name_len)
-	                    : sf->policy;
+	(*df)->policy = j->dst->owner ? (uint8_t)cairn__field_policy(
+	                                        j->dst->owner, j->dst,
+	                                        cairn__fname(sf), sf->name_len)
+	                              : sf->policy;
 	return 0;
 }
 
@@ -218,9 +218,8 @@ static int join_reg(join_ctx *j, const cairn__field *sf, uint32_t hash,
 }
 
 /* Join one source element into the destination field. */
-static int join_elem(join_ctx *j, const cairn__field *sf,
-                     const cairn__elem *sx, cairn__field **dfp,
-                     uint32_t hash)
+static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
+                     cairn__field **dfp, uint32_t hash)
 {
 	const cairn_allocator *a = j->a;
 	cairn__field *df = *dfp;
@@ -312,9 +311,10 @@ static void sweep_elems(join_ctx *j, const cairn__field *sf, cairn__field *df)
 		cairn__elem *e = &set->elems[i];
 		if (sx && sx->set.n) {
 			cairn_value v = cairn__elem_value(e);
-			uint32_t h = j->same_key
-			                 ? e->hash
-			                 : cairn__value_hash32(j->src->key, &v);
+			uint32_t h =
+			        j->same_key
+			                ? e->hash
+			                : cairn__value_hash32(j->src->key, &v);
 			if (cairn__set_find(&sx->set, &v, h))
 				continue;
 		}
@@ -335,15 +335,12 @@ static void sweep_elems(join_ctx *j, const cairn__field *sf, cairn__field *df)
 	}
 }
 
-static int join_field(join_ctx *j, const cairn__field *sf)
+static int join_field(join_ctx *j, const cairn__field *sf, uint32_t hash)
 {
 	if (cairn__field_is_empty(sf))
 		return 0;
-	uint32_t hash = j->same_key
-	                    ? sf->hash
-	                    : cairn__hash32(j->key, sf->name, sf->name_len);
 	cairn__field *df =
-	    cairn__doc_field(j->dst, sf->name, sf->name_len, hash);
+	        cairn__doc_field(j->dst, cairn__fname(sf), sf->name_len, hash);
 	const cairn__ext *sx = cairn__field_ext(sf);
 	uint32_t nrm = sx ? sx->nrm : 0;
 	dotlist rm = {0};
@@ -384,22 +381,99 @@ out:
 		cairn__field_normalize(j->a, df);
 		if (cairn__field_is_empty(df))
 			cairn__doc_field_drop(j->a, j->dst, df);
+		else if (j->src_ctx)
+			df->joined = 1;
 	}
 	return rc;
 }
 
-/* Apply the source's document-wide context to fields it does not name. */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/*
+ * Join every field of the source. A large destination lives in memory far
+ * larger than the caches, and each lookup is three dependent misses: the
+ * index slot, the field record, its name. One field at a time, the misses
+ * queue; so the loop runs ahead of itself: it hashes a field and fetches
+ * its slot LEAD fields early, reads that slot and fetches the record LEAD/2
+ * early, and fetches the name LEAD/4 early, letting the misses of several
+ * fields overlap.
+ */
+#define LEAD 16u
+
+static uint32_t field_hash(const join_ctx *j, const cairn__field *sf)
+{
+	return j->same_key
+	               ? sf->hash
+	               : cairn__hash32(j->key, cairn__fname(sf), sf->name_len);
+}
+
+static void fetch_record(const join_ctx *j, uint32_t hash, bool name)
+{
+	const cairn__index *ix = &j->dst->fidx;
+	if (!ix->slots)
+		return;
+	uint32_t tag = hash & ~ix->mask;
+	for (uint32_t i = hash & ix->mask;; i = (i + 1) & ix->mask) {
+		uint32_t s = ix->slots[i];
+		if (s == 0)
+			return;
+		if ((s & ~ix->mask) == tag) {
+			const cairn__field *f =
+			        &j->dst->fields[(s & ix->mask) - 1];
+			if (name)
+				PREFETCH(cairn__fname(f));
+			else
+				PREFETCH(f);
+			return;
+		}
+	}
+}
+
+static int join_fields(join_ctx *j)
+{
+	const cairn_doc *src = j->src;
+	uint32_t n = src->nfields;
+	uint32_t ring[LEAD];
+	for (uint32_t i = 0; i < n + LEAD; i++) {
+		if (i < n) {
+			uint32_t h = field_hash(j, &src->fields[i]);
+			ring[i % LEAD] = h;
+			if (j->dst->fidx.slots)
+				PREFETCH(
+				        &j->dst->fidx
+				                 .slots[h & j->dst->fidx.mask]);
+		}
+		if (i >= LEAD / 2 && i - LEAD / 2 < n)
+			fetch_record(j, ring[(i - LEAD / 2) % LEAD], false);
+		if (i >= 3 * LEAD / 4 && i - 3 * LEAD / 4 < n)
+			fetch_record(j, ring[(i - 3 * LEAD / 4) % LEAD], true);
+		if (i >= LEAD - 1 && i - (LEAD - 1) < n) {
+			uint32_t k = i - (LEAD - 1);
+			int rc = join_field(j, &src->fields[k], ring[k % LEAD]);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Apply the source's document-wide context to the fields it does not name.
+ * join_field() marked every destination field it visited, so this is one
+ * pass over the records, with no lookups, that also clears the marks.
+ */
 static void sweep_unnamed(join_ctx *j)
 {
 	for (uint32_t i = j->dst->nfields; i-- > 0;) {
 		cairn__field *df = &j->dst->fields[i];
-		uint32_t h = j->same_key ? df->hash
-		                         : cairn__hash32(j->src->key, df->name,
-		                                         df->name_len);
-		const cairn__field *sf =
-		    cairn__doc_field(j->src, df->name, df->name_len, h);
-		if (sf && !cairn__field_is_empty(sf))
+		if (df->joined) {
+			df->joined = 0;
 			continue;
+		}
 		const cairn__entry *reg = cairn__field_reg(df);
 		for (uint32_t r = cairn__field_nreg(df); r-- > 0;) {
 			if (src_covers(j, NULL, NULL, reg[r].writer,
@@ -437,25 +511,30 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 	j.same_key = memcmp(src->key, key, 16) == 0;
 
 	uint32_t stack_map[32];
-	j.map = src->ctx.n <= 32 ? stack_map
-	                         : cairn__alloc(a, (size_t)src->ctx.n *
-	                                               sizeof *j.map);
+	j.map = src->ctx.n <= 32
+	                ? stack_map
+	                : cairn__alloc(a, (size_t)src->ctx.n * sizeof *j.map);
 	if (!j.map)
 		return CAIRN_ENOMEM;
 	int rc = 0;
 	for (uint32_t i = 0; i < src->ctx.n && !rc; i++)
-		rc = cairn__ctx_writer(a, &dst->ctx, src->ctx.rid[i], &j.map[i]);
+		rc = cairn__ctx_writer(a, &dst->ctx, src->ctx.rid[i],
+		                       &j.map[i]);
 
-	for (uint32_t i = 0; i < src->nfields && !rc; i++)
-		rc = join_field(&j, &src->fields[i]);
-	if (!rc && j.src_ctx && dst->nfields)
-		sweep_unnamed(&j);
+	rc = rc ? rc : join_fields(&j);
+	if (j.src_ctx && dst->nfields) {
+		if (!rc)
+			sweep_unnamed(&j);
+		else
+			for (uint32_t i = 0; i < dst->nfields; i++)
+				dst->fields[i].joined = 0;
+	}
 	if (!rc)
 		rc = cairn__ctx_join(a, &dst->ctx, &src->ctx, j.map);
 	if (!rc && j.collect.n) {
 		if (!is_sorted(&j.collect))
-			cairn__sort(j.collect.p, j.collect.n, sizeof *j.collect.p,
-			      cairn__dot_cmp);
+			cairn__sort(j.collect.p, j.collect.n,
+			            sizeof *j.collect.p, cairn__dot_cmp);
 		rc = cairn__ctx_add_sorted(a, &dst->ctx, j.collect.p,
 		                           j.collect.n);
 	}
@@ -490,7 +569,8 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
 			const cairn__entry *reg = cairn__field_reg(sf);
 			uint32_t n = cairn__field_nreg(sf);
 			for (uint32_t e = 0; e < n; e++) {
-				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc, now_ms);
+				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc,
+				                         now_ms);
 				if (rc)
 					return rc;
 				if (reg[e].vlen > limit)
@@ -507,15 +587,18 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
 			cairn_policy local;
 			if (dd) {
 				const cairn__field *df = cairn__doc_field(
-				    dd, sf->name, sf->name_len,
-				    cairn__hash32(r->cfg.hash_key, sf->name,
-				                  sf->name_len));
+				        dd, cairn__fname(sf), sf->name_len,
+				        cairn__hash32(r->cfg.hash_key,
+				                      cairn__fname(sf),
+				                      sf->name_len));
 				local = df ? (cairn_policy)df->policy
-				           : cairn__field_policy(r, dd, sf->name,
-				                                 sf->name_len);
+				           : cairn__field_policy(
+				                     r, dd, cairn__fname(sf),
+				                     sf->name_len);
 			} else {
 				char name[CAIRN_MAX_ID_BYTES + 1];
-				memcpy(name, sf->name, (size_t)sf->name_len + 1);
+				memcpy(name, cairn__fname(sf),
+				       (size_t)sf->name_len + 1);
 				local = cairn_replica_policy(r, sd->id, name);
 			}
 			if (local != (cairn_policy)sf->policy)
@@ -543,7 +626,8 @@ int cairn_replica_join(cairn_replica *r, const cairn_delta *delta,
 		cairn_doc *dd;
 		rc = cairn_replica_doc(r, sd->id, &dd);
 		if (!rc)
-			rc = cairn__doc_join(&r->alloc, r->cfg.hash_key, dd, sd);
+			rc = cairn__doc_join(&r->alloc, r->cfg.hash_key, dd,
+			                     sd);
 	}
 	return rc;
 }

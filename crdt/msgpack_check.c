@@ -45,8 +45,8 @@ int cairn__msgpack_check(const uint8_t *bytes, size_t len,
 {
 	size_t pending[CAIRN__MSGPACK_MAX_DEPTH];
 	size_t level = 0;
-	size_t p = 0;   /* offset of the next byte to read */
-	size_t at = 0;  /* offset of the object being read */
+	size_t p = 0;  /* offset of the next byte to read */
+	size_t at = 0; /* offset of the object being read */
 	int err;
 
 	uint64_t max_input = DEFAULT_MAX_INPUT_BYTES;
@@ -68,7 +68,8 @@ int cairn__msgpack_check(const uint8_t *bytes, size_t len,
 	pending[0] = 1;
 
 	for (;;) {
-		uint64_t n; /* payload length, or element count of a container */
+		uint64_t
+		        n; /* payload length, or element count of a container */
 
 		if (p == len) {
 			at = p;
@@ -99,11 +100,8 @@ int cairn__msgpack_check(const uint8_t *bytes, size_t len,
 		switch (b) {
 		case 0xc0: /* nil */
 		case 0xc2: /* false */
-		case 0xc3: /* true */
-			goto next;
-		case 0xc1: /* never used */
-			err = CAIRN_EDECODE;
-			goto fail;
+		case 0xc3: /* true */ goto next;
+		case 0xc1: /* never used */ err = CAIRN_EDECODE; goto fail;
 
 		case 0xc4: /* bin 8 */
 		case 0xd9: /* str 8 */
@@ -147,39 +145,23 @@ int cairn__msgpack_check(const uint8_t *bytes, size_t len,
 			goto payload;
 
 		case 0xcc: /* uint 8 */
-		case 0xd0: /* int 8 */
-			n = 1;
-			goto payload;
+		case 0xd0: /* int 8 */ n = 1; goto payload;
 		case 0xcd: /* uint 16 */
-		case 0xd1: /* int 16 */
-			n = 2;
-			goto payload;
+		case 0xd1: /* int 16 */ n = 2; goto payload;
 		case 0xca: /* float 32 */
 		case 0xce: /* uint 32 */
-		case 0xd2: /* int 32 */
-			n = 4;
-			goto payload;
+		case 0xd2: /* int 32 */ n = 4; goto payload;
 		case 0xcb: /* float 64 */
 		case 0xcf: /* uint 64 */
-		case 0xd3: /* int 64 */
-			n = 8;
-			goto payload;
+		case 0xd3: /* int 64 */ n = 8; goto payload;
 
-		case 0xd4: /* fixext 1: type byte + data */
-			n = 2;
-			goto payload;
-		case 0xd5: /* fixext 2 */
-			n = 3;
-			goto payload;
+		case 0xd4: /* fixext 1: type byte + data */ n = 2; goto payload;
+		case 0xd5: /* fixext 2 */ n = 3; goto payload;
 		case 0xd6: /* fixext 4 (the 32-bit timestamp) */
 			n = 5;
 			goto payload;
-		case 0xd7: /* fixext 8 */
-			n = 9;
-			goto payload;
-		case 0xd8: /* fixext 16 */
-			n = 17;
-			goto payload;
+		case 0xd7: /* fixext 8 */ n = 9; goto payload;
+		case 0xd8: /* fixext 16 */ n = 17; goto payload;
 
 		case 0xdc: /* array 16 */
 			if (rem < 2)
@@ -235,7 +217,8 @@ int cairn__msgpack_check(const uint8_t *bytes, size_t len,
 			if (level == 0) {
 				if (p != len) {
 					at = p;
-					err = CAIRN_EDECODE; /* trailing bytes */
+					err = CAIRN_EDECODE; /* trailing bytes
+					                      */
 					goto fail;
 				}
 				return 0;

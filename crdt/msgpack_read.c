@@ -59,20 +59,11 @@ static int rd_int(const uint8_t *p, size_t rem, size_t *used, uint64_t *v,
 		*neg = true;
 		return 0;
 	}
-	size_t width;
-	bool is_signed;
-	switch (b) {
-	case 0xcc: width = 1; is_signed = false; break;
-	case 0xcd: width = 2; is_signed = false; break;
-	case 0xce: width = 4; is_signed = false; break;
-	case 0xcf: width = 8; is_signed = false; break;
-	case 0xd0: width = 1; is_signed = true; break;
-	case 0xd1: width = 2; is_signed = true; break;
-	case 0xd2: width = 4; is_signed = true; break;
-	case 0xd3: width = 8; is_signed = true; break;
-	default:
+	/* uint 8/16/32/64 are 0xcc..0xcf, int 8/16/32/64 0xd0..0xd3. */
+	if (b < 0xccu || b > 0xd3u)
 		return CAIRN_EDECODE;
-	}
+	size_t width = (size_t)1 << (b & 3u);
+	bool is_signed = b >= 0xd0u;
 	if (rem - 1 < width)
 		return CAIRN_EDECODE;
 	uint64_t u = be(p + 1, width);
@@ -164,8 +155,7 @@ int cairn__rd_bool(cairn__rd *r, bool *out)
  * A str (is_str) or bin object. fixstr only for str; the 8/16/32-bit
  * forms are 0xd9..0xdb for str and 0xc4..0xc6 for bin.
  */
-static int rd_bytes(cairn__rd *r, bool is_str, const uint8_t **p,
-                    uint32_t *len)
+static int rd_bytes(cairn__rd *r, bool is_str, const uint8_t **p, uint32_t *len)
 {
 	size_t rem = remaining(r);
 	if (rem == 0)
@@ -185,8 +175,8 @@ static int rd_bytes(cairn__rd *r, bool is_str, const uint8_t **p,
 		return CAIRN_EDECODE;
 	if (rem - 1 < hdr)
 		return CAIRN_EDECODE;
-	uint32_t n = hdr == 0 ? (uint32_t)(b & 0x1fu)
-	                      : (uint32_t)be(r->p + 1, hdr);
+	uint32_t n =
+	        hdr == 0 ? (uint32_t)(b & 0x1fu) : (uint32_t)be(r->p + 1, hdr);
 	if ((uint64_t)n > (uint64_t)(rem - 1 - hdr))
 		return CAIRN_EDECODE;
 	*p = r->p + 1 + hdr;
@@ -225,8 +215,8 @@ static int rd_container(cairn__rd *r, bool is_map, uint32_t *count)
 		return CAIRN_EDECODE;
 	if (rem - 1 < hdr)
 		return CAIRN_EDECODE;
-	uint32_t n = hdr == 0 ? (uint32_t)(b & 0x0fu)
-	                      : (uint32_t)be(r->p + 1, hdr);
+	uint32_t n =
+	        hdr == 0 ? (uint32_t)(b & 0x0fu) : (uint32_t)be(r->p + 1, hdr);
 	uint64_t need = is_map ? 2u * (uint64_t)n : (uint64_t)n;
 	if (need > (uint64_t)(rem - 1 - hdr))
 		return CAIRN_EDECODE;
@@ -283,29 +273,59 @@ int cairn__rd_skip(cairn__rd *r)
 			elements = true;
 		} else {
 			switch (b) {
-			case 0xc0: case 0xc2: case 0xc3:
-				continue;
-			case 0xc4: case 0xd9: hdr = 1; break;
-			case 0xc5: case 0xda: hdr = 2; break;
-			case 0xc6: case 0xdb: hdr = 4; break;
-			case 0xc7: hdr = 1; extra = 1; break;
-			case 0xc8: hdr = 2; extra = 1; break;
-			case 0xc9: hdr = 4; extra = 1; break;
-			case 0xcc: case 0xd0: n = 1; break;
-			case 0xcd: case 0xd1: n = 2; break;
-			case 0xca: case 0xce: case 0xd2: n = 4; break;
-			case 0xcb: case 0xcf: case 0xd3: n = 8; break;
+			case 0xc0:
+			case 0xc2:
+			case 0xc3: continue;
+			case 0xc4:
+			case 0xd9: hdr = 1; break;
+			case 0xc5:
+			case 0xda: hdr = 2; break;
+			case 0xc6:
+			case 0xdb: hdr = 4; break;
+			case 0xc7:
+				hdr = 1;
+				extra = 1;
+				break;
+			case 0xc8:
+				hdr = 2;
+				extra = 1;
+				break;
+			case 0xc9:
+				hdr = 4;
+				extra = 1;
+				break;
+			case 0xcc:
+			case 0xd0: n = 1; break;
+			case 0xcd:
+			case 0xd1: n = 2; break;
+			case 0xca:
+			case 0xce:
+			case 0xd2: n = 4; break;
+			case 0xcb:
+			case 0xcf:
+			case 0xd3: n = 8; break;
 			case 0xd4: n = 2; break;
 			case 0xd5: n = 3; break;
 			case 0xd6: n = 5; break;
 			case 0xd7: n = 9; break;
 			case 0xd8: n = 17; break;
-			case 0xdc: hdr = 2; elements = true; break;
-			case 0xdd: hdr = 4; elements = true; break;
-			case 0xde: hdr = 2; elements = pairs = true; break;
-			case 0xdf: hdr = 4; elements = pairs = true; break;
-			default: /* 0xc1 */
-				return CAIRN_EDECODE;
+			case 0xdc:
+				hdr = 2;
+				elements = true;
+				break;
+			case 0xdd:
+				hdr = 4;
+				elements = true;
+				break;
+			case 0xde:
+				hdr = 2;
+				elements = pairs = true;
+				break;
+			case 0xdf:
+				hdr = 4;
+				elements = pairs = true;
+				break;
+			default: /* 0xc1 */ return CAIRN_EDECODE;
 			}
 			if (hdr > 0) {
 				if (rem < hdr + extra)

@@ -88,8 +88,7 @@ static bool names_field(const cairn__decl *dc, const uint8_t *name,
  */
 static cairn_policy resolve(const cairn__decl *decls, uint32_t n,
                             const cairn__decl *extra, const char *id,
-                            uint32_t id_len, const uint8_t *name,
-                            uint32_t len)
+                            uint32_t id_len, const uint8_t *name, uint32_t len)
 {
 	const cairn__decl *best_field = NULL, *best_coll = NULL;
 	for (uint32_t i = 0; i <= n; i++) {
@@ -98,9 +97,11 @@ static cairn_policy resolve(const cairn__decl *decls, uint32_t n,
 			continue;
 		if (dc->field) {
 			if (name && names_field(dc, name, len) &&
-			    (!best_field || dc->prefix_len > best_field->prefix_len))
+			    (!best_field ||
+			     dc->prefix_len > best_field->prefix_len))
 				best_field = dc;
-		} else if (!best_coll || dc->prefix_len > best_coll->prefix_len) {
+		} else if (!best_coll ||
+		           dc->prefix_len > best_coll->prefix_len) {
 			best_coll = dc;
 		}
 	}
@@ -116,7 +117,8 @@ static void doc_cache_policy(const cairn_replica *r, cairn_doc *d)
 	                                  d->id_len, NULL, 0);
 	d->field_decls = false;
 	for (uint32_t i = 0; i < r->ndecls; i++)
-		if (r->decls[i].field && prefix_of(&r->decls[i], d->id, d->id_len))
+		if (r->decls[i].field &&
+		    prefix_of(&r->decls[i], d->id, d->id_len))
 			d->field_decls = true;
 }
 
@@ -173,8 +175,8 @@ int cairn_replica_declare(cairn_replica *r, const char *prefix,
 		if (dc->prefix_len == plen &&
 		    memcmp(dc->prefix, prefix, plen) == 0 &&
 		    (!dc->field == !field) &&
-		    (!field || names_field(dc, (const uint8_t *)field,
-		                           (uint32_t)flen)))
+		    (!field ||
+		     names_field(dc, (const uint8_t *)field, (uint32_t)flen)))
 			return dc->policy == policy ? 0 : CAIRN_EPOLICY;
 	}
 	/* A register that already holds a value keeps its policy: changing it
@@ -187,7 +189,7 @@ int cairn_replica_declare(cairn_replica *r, const char *prefix,
 			const cairn__field *f = &d->fields[j];
 			if (cairn__field_nreg(f) &&
 			    resolve(r->decls, r->ndecls, &nd, d->id, d->id_len,
-			            f->name, f->name_len) != f->policy)
+			            cairn__fname(f), f->name_len) != f->policy)
 				return CAIRN_EPOLICY;
 		}
 	}
@@ -209,12 +211,14 @@ int cairn_replica_declare(cairn_replica *r, const char *prefix,
 		doc_cache_policy(r, d);
 		for (uint32_t j = 0; j < d->nfields; j++)
 			d->fields[j].policy = (uint8_t)cairn__field_policy(
-			    r, d, d->fields[j].name, d->fields[j].name_len);
+			        r, d, cairn__fname(&d->fields[j]),
+			        d->fields[j].name_len);
 	}
 	return 0;
 }
 
-/* ---- documents ------------------------------------------------------------ */
+/* ---- documents ------------------------------------------------------------
+ */
 
 int cairn_replica_doc(cairn_replica *r, const char *doc_id, cairn_doc **out)
 {
@@ -226,7 +230,8 @@ int cairn_replica_doc(cairn_replica *r, const char *doc_id, cairn_doc **out)
 	if (cairn__docset_find(&r->docs, doc_id, (uint32_t)len, h, out) == 0)
 		return 0;
 	cairn_doc *d;
-	rc = cairn__doc_new(&r->alloc, r, r->cfg.hash_key, doc_id, (uint32_t)len, h, &d);
+	rc = cairn__doc_new(&r->alloc, r, r->cfg.hash_key, doc_id,
+	                    (uint32_t)len, h, &d);
 	if (rc)
 		return rc;
 	rc = cairn__docset_insert(&r->alloc, &r->docs, d);

@@ -15,7 +15,7 @@ static uint64_t rotl64(uint64_t x, unsigned n)
 	return (x << n) | (x >> (64u - n));
 }
 
-static uint64_t load64_le(const uint8_t *p)
+static inline uint64_t load64_le(const uint8_t *p)
 {
 	return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) |
 	       ((uint64_t)p[3] << 24) | ((uint64_t)p[4] << 32) |
@@ -23,22 +23,22 @@ static uint64_t load64_le(const uint8_t *p)
 	       ((uint64_t)p[7] << 56);
 }
 
-#define SIPROUND                                                              \
-	do {                                                                  \
-		v0 += v1;                                                     \
-		v1 = rotl64(v1, 13);                                          \
-		v1 ^= v0;                                                     \
-		v0 = rotl64(v0, 32);                                          \
-		v2 += v3;                                                     \
-		v3 = rotl64(v3, 16);                                          \
-		v3 ^= v2;                                                     \
-		v0 += v3;                                                     \
-		v3 = rotl64(v3, 21);                                          \
-		v3 ^= v0;                                                     \
-		v2 += v1;                                                     \
-		v1 = rotl64(v1, 17);                                          \
-		v1 ^= v2;                                                     \
-		v2 = rotl64(v2, 32);                                          \
+#define SIPROUND                                                               \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = rotl64(v1, 13);                                           \
+		v1 ^= v0;                                                      \
+		v0 = rotl64(v0, 32);                                           \
+		v2 += v3;                                                      \
+		v3 = rotl64(v3, 16);                                           \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = rotl64(v3, 21);                                           \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = rotl64(v1, 17);                                           \
+		v1 ^= v2;                                                      \
+		v2 = rotl64(v2, 32);                                           \
 	} while (0)
 
 uint64_t cairn__siphash(const uint8_t key[16], const void *data, size_t len)

@@ -45,7 +45,7 @@ bool cairn__utf8_valid(const uint8_t *p, size_t n)
 			i++;
 			continue;
 		}
-		size_t left = n - i - 1; /* bytes after the lead byte */
+		size_t left = n - i - 1;        /* bytes after the lead byte */
 		uint8_t lo = 0x80u, hi = 0xbfu; /* range of the second byte */
 		size_t need;
 		if (b >= 0xc2u && b <= 0xdfu) {
