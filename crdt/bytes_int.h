@@ -62,7 +62,9 @@ int cairn__msgpack_check(const uint8_t *bytes, size_t len,
  * returns 0, or CAIRN_EDECODE if the next object is not of the asked type
  * (or an integer is out of the asked range); on error the cursor does not
  * move. The reader still checks bounds, so it is safe (if not useful) on
- * unchecked bytes too.
+ * unchecked bytes too: cairn__rd_array and cairn__rd_map also refuse a
+ * count larger than the remaining bytes could hold (n elements, 2n for a
+ * map), so a caller may size an allocation from the count.
  */
 typedef struct cairn__rd {
 	const uint8_t *p;

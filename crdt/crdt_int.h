@@ -292,6 +292,9 @@ struct cairn_delta {
 
 /* Check a document id or field name. 0, CAIRN_EINVAL or CAIRN_ETOOBIG. */
 int cairn__name_check(const char *s, size_t *len);
+/* Only its length (1..255, NUL-terminated): for names looked up before
+ * they are trusted; a name already in a table was checked on the way in. */
+int cairn__name_len(const char *s, size_t *len);
 
 /* The field entries/elements helpers (doc.c). */
 static inline cairn__ext *cairn__field_ext(const cairn__field *f)

@@ -21,7 +21,7 @@
 typedef struct scratch {
 	cairn__dot *p;
 	uint32_t n, cap;
-	cairn__dot stack[8];
+	cairn__dot stack[4];
 } scratch;
 
 static void scratch_init(scratch *s)
@@ -363,7 +363,10 @@ static int run(write_op *op, cairn_delta *delta)
 		return rc;
 
 	delta_prep p;
-	memset(&p, 0, sizeof p);
+	p.dd = NULL;
+	p.df = NULL;
+	p.dx = NULL;
+	p.has_value = p.new_field = p.new_elem = false;
 	scratch_init(&p.gone);
 	scratch_init(&p.live);
 	scratch_init(&p.rm);
@@ -453,7 +456,13 @@ fail:
 static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
                  const cairn_value *v)
 {
-	memset(op, 0, sizeof *op);
+	/* Field by field: the scratch arrays need no clearing. */
+	op->v = NULL;
+	op->f = NULL;
+	op->x = NULL;
+	op->vhash = 0;
+	op->counter = 0;
+	memset(&op->entry, 0, sizeof op->entry);
 	scratch_init(&op->gone);
 	if (!d || !d->owner)
 		return CAIRN_EINVAL;
@@ -461,13 +470,15 @@ static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
 	op->d = d;
 	op->r = d->owner;
 	size_t len;
-	int rc = cairn__name_check(field, &len);
+	int rc = cairn__name_len(field, &len);
 	if (rc)
 		return rc;
 	op->name = (const uint8_t *)field;
 	op->name_len = (uint32_t)len;
 	op->hash = cairn__hash32(op->r->cfg.hash_key, field, len);
 	op->f = cairn__doc_field(d, op->name, op->name_len, op->hash);
+	if (!op->f && !cairn__utf8_valid(op->name, op->name_len))
+		return CAIRN_EINVAL;
 	if (kind != OP_DEL) {
 		rc = cairn__value_check(v, op->r->cfg.limits.max_value_bytes);
 		if (rc)

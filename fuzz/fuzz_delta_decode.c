@@ -24,10 +24,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(c)                                                        \
-	do {                                                                  \
-		if (!(c))                                                     \
-			abort();                                              \
+#define FUZZ_ASSERT(c)                                                         \
+	do {                                                                   \
+		if (!(c))                                                      \
+			abort();                                               \
 	} while (0)
 
 /* Timestamps up to the last 48-bit millisecond are never "in the future". */

@@ -26,19 +26,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(c)                                                        \
-	do {                                                                  \
-		if (!(c))                                                     \
-			abort();                                              \
+#define FUZZ_ASSERT(c)                                                         \
+	do {                                                                   \
+		if (!(c))                                                      \
+			abort();                                               \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	cairn_limits limits = {
-		.max_value_bytes = 4096,
-		.max_depth = 12,
-		.max_elements = 4096,
-		.max_input_bytes = 1u << 20,
+	        .max_value_bytes = 4096,
+	        .max_depth = 12,
+	        .max_elements = 4096,
+	        .max_input_bytes = 1u << 20,
 	};
 	size_t off = SIZE_MAX;
 	int rc = cairn__msgpack_check(data, size, &limits, &off);
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t used = 0;
 	msgpack_unpacked_init(&u);
 	msgpack_unpack_return ur =
-		msgpack_unpack_next(&u, (const char *)data, size, &used);
+	        msgpack_unpack_next(&u, (const char *)data, size, &used);
 	FUZZ_ASSERT(ur == MSGPACK_UNPACK_SUCCESS);
 	FUZZ_ASSERT(used == size);
 	msgpack_unpacked_destroy(&u);

@@ -37,14 +37,14 @@ static void die(const char *what)
 	exit(1);
 }
 
-#define CHECK(call)                                                           \
-	do {                                                                  \
-		int rc_ = (call);                                             \
-		if (rc_ != 0) {                                               \
-			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__,          \
-			        __LINE__, #call, cairn_err_name(rc_));        \
-			exit(1);                                              \
-		}                                                             \
+#define CHECK(call)                                                            \
+	do {                                                                   \
+		int rc_ = (call);                                              \
+		if (rc_ != 0) {                                                \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, \
+			        #call, cairn_err_name(rc_));                   \
+			exit(1);                                               \
+		}                                                              \
 	} while (0)
 
 static void make_dir(const char *path)
@@ -117,6 +117,7 @@ static void msgpack_seeds(void)
 {
 	static const uint8_t body[300] = {0};
 
+	/* clang-format off */
 	begin(); msgpack_pack_nil(&pk); end();
 	begin(); msgpack_pack_true(&pk); end();
 	begin(); msgpack_pack_false(&pk); end();
@@ -151,6 +152,7 @@ static void msgpack_seeds(void)
 	begin(); msgpack_pack_timestamp(&pk, &ts); end();
 	begin(); msgpack_pack_array(&pk, 0); end();
 	begin(); msgpack_pack_map(&pk, 0); end();
+	/* clang-format on */
 
 	begin();
 	msgpack_pack_array(&pk, 3);
@@ -265,25 +267,25 @@ static void delta_seeds(void)
 {
 	/* Each value type, including the edges of each. */
 	cairn_value vals[] = {
-		cairn_value_nil(),
-		cairn_value_bool(false),
-		cairn_value_bool(true),
-		cairn_value_int(0),
-		cairn_value_int(-1),
-		cairn_value_int(127),
-		cairn_value_int(-33),
-		cairn_value_int(70000),
-		cairn_value_int(INT64_MIN),
-		cairn_value_int(INT64_MAX),
-		cairn_value_float(0.5),
-		cairn_value_float(-0.0),
-		cairn_value_float(NAN),
-		cairn_value_float(INFINITY),
-		cairn_value_str(""),
-		cairn_value_str("open"),
-		cairn_value_str("caf\xc3\xa9 \xf0\x9f\x98\x80"),
-		cairn_value_bin("", 0),
-		cairn_value_bin("\x00\xff\x10", 3),
+	        cairn_value_nil(),
+	        cairn_value_bool(false),
+	        cairn_value_bool(true),
+	        cairn_value_int(0),
+	        cairn_value_int(-1),
+	        cairn_value_int(127),
+	        cairn_value_int(-33),
+	        cairn_value_int(70000),
+	        cairn_value_int(INT64_MIN),
+	        cairn_value_int(INT64_MAX),
+	        cairn_value_float(0.5),
+	        cairn_value_float(-0.0),
+	        cairn_value_float(NAN),
+	        cairn_value_float(INFINITY),
+	        cairn_value_str(""),
+	        cairn_value_str("open"),
+	        cairn_value_str("caf\xc3\xa9 \xf0\x9f\x98\x80"),
+	        cairn_value_bin("", 0),
+	        cairn_value_bin("\x00\xff\x10", 3),
 	};
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 		one_write(&vals[i]);
@@ -376,8 +378,8 @@ static void delta_seeds(void)
 		char id[32];
 		snprintf(id, sizeof(id), "shops/%d", i);
 		v = cairn_value_int(i);
-		CHECK(cairn_doc_set(doc(c, id), "till", &v, T0 + 50 + (uint64_t)i,
-		                    docs));
+		CHECK(cairn_doc_set(doc(c, id), "till", &v,
+		                    T0 + 50 + (uint64_t)i, docs));
 	}
 	emit_delta(docs);
 

@@ -309,8 +309,11 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 			      "n=%zu", ri, doc_names[d], fn, cairn_err_name(rc), n);
 		}
 	}
-	/* contains, for a few universe values */
-	for (int i = 0; i < orc_nvalues; i += 3) {
+	/* contains: a member (if any) and one more value */
+	int probe[2] = {e->nmembers > 0 ? e->members[s->step % e->nmembers] : 0,
+	                (int)(s->step % (size_t)orc_nvalues)};
+	for (int p = 0; p < 2; p++) {
+		int i = probe[p];
 		int c = cairn_doc_contains(doc, fn, &orc_values[i]);
 		int wc;
 		if (e->kind == CAIRN_KIND_REGISTER) {
@@ -511,7 +514,7 @@ static void deliver(sim *s, int to, msg *m)
 	         m->from, to);
 	cairn_delta_clear(s->scratch);
 	CHECK_RC(cairn_delta_decode(s->scratch, bytes, len, NULL), 0);
-	if (rng_pct(&s->g, 5)) {
+	if (rng_pct(&s->g, 2)) {
 		cairn_buf_reset(&s->buf);
 		CHECK_RC(cairn_delta_encode(s->scratch, &s->buf), 0);
 		CHECK(s->buf.len == len && memcmp(s->buf.data, bytes, len) == 0,
@@ -519,7 +522,7 @@ static void deliver(sim *s, int to, msg *m)
 		      s->buf.len);
 	}
 	if (m->op >= 0 && s->o.ops[m->op].kind == ORC_SET &&
-	    rng_pct(&s->g, 3))
+	    rng_pct(&s->g, 1))
 		check_skew_refusal(s, to, s->o.ops[m->op].hlc);
 	CHECK_RC(cairn_replica_join(dst->r, s->scratch, now_of(s, to)), 0);
 	if (g_trace)
@@ -640,8 +643,10 @@ static void do_write(sim *s)
 	         orc_kind_names[kind], doc_names[d], fn,
 	         kind == ORC_DEL ? "" : vstr(&orc_values[val], b1, sizeof b1));
 
+	/* a refusal must change nothing: compare digests for some */
 	uint8_t before[CAIRN_DIGEST_BYTES], after[CAIRN_DIGEST_BYTES];
-	if (want != 0)
+	bool digest_check = want != 0 && rng_pct(&s->g, 10);
+	if (digest_check)
 		CHECK_RC(cairn_replica_digest(rep->r, before), 0);
 	cairn_delta_clear(s->delta);
 	uint64_t last_before = cairn_replica_hlc_last(rep->r);
@@ -662,10 +667,13 @@ static void do_write(sim *s)
 		s->st->refused[kind]++;
 		s->st->refused_by_rc[-rc & 15]++;
 		CHECK(cairn_delta_empty(s->delta), "a refused write filled the delta");
-		CHECK_RC(cairn_replica_digest(rep->r, after), 0);
-		CHECK(memcmp(before, after, sizeof before) == 0 &&
-		          cairn_replica_hlc_last(rep->r) == last_before,
-		      "a refused write changed the replica");
+		CHECK(cairn_replica_hlc_last(rep->r) == last_before,
+		      "a refused write moved the clock");
+		if (digest_check) {
+			CHECK_RC(cairn_replica_digest(rep->r, after), 0);
+			CHECK(memcmp(before, after, sizeof before) == 0,
+			      "a refused write changed the replica");
+		}
 		return;
 	}
 
@@ -769,7 +777,7 @@ static void partitions(sim *s)
 		s->partitioned_steps--;
 		return;
 	}
-	if (!rng_pct(&s->g, 2))
+	if (!rng_pct(&s->g, 1))
 		return;
 	/* a random split into two non-empty groups */
 	uint64_t mask;
@@ -778,7 +786,7 @@ static void partitions(sim *s)
 	} while (mask == 0 || mask == (UINT64_C(1) << R) - 1);
 	for (int i = 0; i < R; i++)
 		s->rep[i].group = (int)((mask >> i) & 1u);
-	s->partitioned_steps = (int)rng_range(&s->g, 5, 80);
+	s->partitioned_steps = (int)rng_range(&s->g, 5, 60);
 }
 
 static void full_view_check(sim *s, const char *when)
@@ -991,7 +999,7 @@ static int run_seed(sim *s, uint64_t seed, size_t nops, stats *st)
 		partitions(s);
 		if (rng_pct(&s->g, 60))
 			do_write(s);
-		if (rng_pct(&s->g, 3)) {
+		if (rng_pct(&s->g, 2)) {
 			int from = (int)rng_below(&s->g, R);
 			int to = (int)rng_below(&s->g, R - 1);
 			if (to >= from)

@@ -25,28 +25,28 @@
  * order they are output (the 64-bit result, little-endian).
  */
 static const char *const sip64_vectors[64] = {
-	"310e0edd47db6f72", "fd67dc93c539f874", "5a4fa9d909806c0d",
-	"2d7efbd796666785", "b7877127e09427cf", "8da699cd64557618",
-	"cee3fe586e46c9cb", "37d1018bf50002ab", "6224939a79f5f593",
-	"b0e4a90bdf82009e", "f3b9dd94c5bb5d7a", "a7ad6b22462fb3f4",
-	"fbe50e86bc8f1e75", "903d84c02756ea14", "eef27a8e90ca23f7",
-	"e545be4961ca29a1", "db9bc2577fcc2a3f", "9447be2cf5e99a69",
-	"9cd38d96f0b3c14b", "bd6179a71dc96dbb", "98eea21af25cd6be",
-	"c7673b2eb0cbf2d0", "883ea3e395675393", "c8ce5ccd8c030ca8",
-	"94af49f6c650adb8", "eab8858ade92e1bc", "f315bb5bb835d817",
-	"adcf6b0763612e2f", "a5c91da7acaa4dde", "716595876650a2a6",
-	"28ef495c53a387ad", "42c341d8fa92d832", "ce7cf2722f512771",
-	"e37859f94623f3a7", "381205bb1ab0e012", "ae97a10fd434e015",
-	"b4a31508beff4d31", "81396229f0907902", "4d0cf49ee5d4dcca",
-	"5c73336a76d8bf9a", "d0a704536ba93e0e", "925958fcd6420cad",
-	"a915c29bc8067318", "952b79f3bc0aa6d4", "f21df2e41d4535f9",
-	"87577519048f53a9", "10a56cf5dfcd9adb", "eb75095ccd986cd0",
-	"51a9cb9ecba312e6", "96afadfc2ce666c7", "72fe52975a4364ee",
-	"5a1645b276d592a1", "b274cb8ebf87870a", "6f9bb4203de7b381",
-	"eaecb2a30b22a87f", "9924a43cc1315724", "bd838d3aafbf8db7",
-	"0b1a2a3265d51aea", "135079a3231ce660", "932b2846e4d70666",
-	"e1915f5cb1eca46c", "f325965ca16d629f", "575ff28e60381be5",
-	"724506eb4c328a95",
+        "310e0edd47db6f72", "fd67dc93c539f874", "5a4fa9d909806c0d",
+        "2d7efbd796666785", "b7877127e09427cf", "8da699cd64557618",
+        "cee3fe586e46c9cb", "37d1018bf50002ab", "6224939a79f5f593",
+        "b0e4a90bdf82009e", "f3b9dd94c5bb5d7a", "a7ad6b22462fb3f4",
+        "fbe50e86bc8f1e75", "903d84c02756ea14", "eef27a8e90ca23f7",
+        "e545be4961ca29a1", "db9bc2577fcc2a3f", "9447be2cf5e99a69",
+        "9cd38d96f0b3c14b", "bd6179a71dc96dbb", "98eea21af25cd6be",
+        "c7673b2eb0cbf2d0", "883ea3e395675393", "c8ce5ccd8c030ca8",
+        "94af49f6c650adb8", "eab8858ade92e1bc", "f315bb5bb835d817",
+        "adcf6b0763612e2f", "a5c91da7acaa4dde", "716595876650a2a6",
+        "28ef495c53a387ad", "42c341d8fa92d832", "ce7cf2722f512771",
+        "e37859f94623f3a7", "381205bb1ab0e012", "ae97a10fd434e015",
+        "b4a31508beff4d31", "81396229f0907902", "4d0cf49ee5d4dcca",
+        "5c73336a76d8bf9a", "d0a704536ba93e0e", "925958fcd6420cad",
+        "a915c29bc8067318", "952b79f3bc0aa6d4", "f21df2e41d4535f9",
+        "87577519048f53a9", "10a56cf5dfcd9adb", "eb75095ccd986cd0",
+        "51a9cb9ecba312e6", "96afadfc2ce666c7", "72fe52975a4364ee",
+        "5a1645b276d592a1", "b274cb8ebf87870a", "6f9bb4203de7b381",
+        "eaecb2a30b22a87f", "9924a43cc1315724", "bd838d3aafbf8db7",
+        "0b1a2a3265d51aea", "135079a3231ce660", "932b2846e4d70666",
+        "e1915f5cb1eca46c", "f325965ca16d629f", "575ff28e60381be5",
+        "724506eb4c328a95",
 };
 
 static void hex_decode(const char *hex, uint8_t *out, size_t n)
@@ -200,7 +200,8 @@ static void test_blake2b_incremental(void **state)
 			cairn__blake2b_update(&s, msg + cut, n - cut);
 			cairn__blake2b_final(&s, got);
 			if (memcmp(want, got, 64) != 0)
-				fail_msg("len %zu split at %zu differs", n, cut);
+				fail_msg("len %zu split at %zu differs", n,
+				         cut);
 		}
 
 		uint8_t got[64];
@@ -249,17 +250,18 @@ static void test_utf8_valid(void **state)
 	U8_OK("tickets/8812");
 	U8_OK("a\0b"); /* NUL is valid UTF-8 */
 	U8_OK("\x7f");
-	U8_OK("\xc2\x80");             /* U+0080, smallest 2-byte */
-	U8_OK("\xdf\xbf");             /* U+07FF */
-	U8_OK("\xe0\xa0\x80");         /* U+0800, smallest 3-byte */
-	U8_OK("\xed\x9f\xbf");         /* U+D7FF, below the surrogates */
-	U8_OK("\xee\x80\x80");         /* U+E000, above the surrogates */
-	U8_OK("\xef\xbf\xbf");         /* U+FFFF */
-	U8_OK("\xf0\x90\x80\x80");     /* U+10000, smallest 4-byte */
-	U8_OK("\xf4\x8f\xbf\xbf");     /* U+10FFFF, the last code point */
+	U8_OK("\xc2\x80");         /* U+0080, smallest 2-byte */
+	U8_OK("\xdf\xbf");         /* U+07FF */
+	U8_OK("\xe0\xa0\x80");     /* U+0800, smallest 3-byte */
+	U8_OK("\xed\x9f\xbf");     /* U+D7FF, below the surrogates */
+	U8_OK("\xee\x80\x80");     /* U+E000, above the surrogates */
+	U8_OK("\xef\xbf\xbf");     /* U+FFFF */
+	U8_OK("\xf0\x90\x80\x80"); /* U+10000, smallest 4-byte */
+	U8_OK("\xf4\x8f\xbf\xbf"); /* U+10FFFF, the last code point */
 	U8_OK("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5");
 	/* Multi-byte sequences on both sides of the 8-byte ASCII fast path. */
-	U8_OK("abcdefgh\xc3\xa9" "abcdefghijklmnop\xf0\x9f\x98\x80xyz");
+	U8_OK("abcdefgh\xc3\xa9"
+	      "abcdefghijklmnop\xf0\x9f\x98\x80xyz");
 }
 
 static void test_utf8_overlong(void **state)
@@ -276,10 +278,10 @@ static void test_utf8_overlong(void **state)
 static void test_utf8_surrogates(void **state)
 {
 	(void)state;
-	U8_BAD("\xed\xa0\x80"); /* U+D800 */
-	U8_BAD("\xed\xaf\xbf"); /* U+DBFF */
-	U8_BAD("\xed\xb0\x80"); /* U+DC00 */
-	U8_BAD("\xed\xbf\xbf"); /* U+DFFF */
+	U8_BAD("\xed\xa0\x80");             /* U+D800 */
+	U8_BAD("\xed\xaf\xbf");             /* U+DBFF */
+	U8_BAD("\xed\xb0\x80");             /* U+DC00 */
+	U8_BAD("\xed\xbf\xbf");             /* U+DFFF */
 	U8_BAD("\xed\xa0\xbd\xed\xb8\x80"); /* a CESU-8 surrogate pair */
 }
 
@@ -305,8 +307,10 @@ static void test_utf8_truncated(void **state)
 	U8_BAD("\xf0\x9f");
 	U8_BAD("\xf0");
 	U8_BAD("abc\xe2\x82");
-	U8_BAD("\xe2\x82" "a"); /* a sequence cut short by ASCII */
-	U8_BAD("\xf0\x9f\x98" "a");
+	U8_BAD("\xe2\x82"
+	       "a"); /* a sequence cut short by ASCII */
+	U8_BAD("\xf0\x9f\x98"
+	       "a");
 
 	/* Every proper prefix of a multi-byte sequence fails, at any
 	 * position relative to the ASCII fast path; copies on the heap give
@@ -330,11 +334,13 @@ static void test_utf8_stray_continuation(void **state)
 	(void)state;
 	U8_BAD("\x80");
 	U8_BAD("\xbf");
-	U8_BAD("a\x80" "b");
+	U8_BAD("a\x80"
+	       "b");
 	U8_BAD("\xc3\xa9\xa9"); /* one continuation too many */
 	U8_BAD("\xe2\x82\xac\x80");
 	U8_BAD("abcdefgh\x80");
-	U8_BAD("\xc3" "a"); /* lead byte followed by ASCII */
+	U8_BAD("\xc3"
+	       "a"); /* lead byte followed by ASCII */
 	U8_BAD("\xe2\x28\xa1");
 	U8_BAD("\xf0\x9f\x28\x80");
 }
@@ -365,7 +371,8 @@ static bool utf8_reference(const uint8_t *p, size_t n)
 			c = (c << 6) | (p[i + k] & 0x3fu);
 		}
 		static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-		if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		if (c < min[len] || c > 0x10ffff ||
+		    (c >= 0xd800 && c <= 0xdfff))
 			return false;
 		i += len;
 	}
@@ -408,20 +415,20 @@ static void test_utf8_exhaustive_short(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_siphash_vectors),
-		cmocka_unit_test(test_siphash_unaligned),
-		cmocka_unit_test(test_blake2b_512_abc),
-		cmocka_unit_test(test_blake2b_256),
-		cmocka_unit_test(test_blake2b_multiblock),
-		cmocka_unit_test(test_blake2b_incremental),
-		cmocka_unit_test(test_blake2b_outlen),
-		cmocka_unit_test(test_utf8_valid),
-		cmocka_unit_test(test_utf8_overlong),
-		cmocka_unit_test(test_utf8_surrogates),
-		cmocka_unit_test(test_utf8_too_big),
-		cmocka_unit_test(test_utf8_truncated),
-		cmocka_unit_test(test_utf8_stray_continuation),
-		cmocka_unit_test(test_utf8_exhaustive_short),
+	        cmocka_unit_test(test_siphash_vectors),
+	        cmocka_unit_test(test_siphash_unaligned),
+	        cmocka_unit_test(test_blake2b_512_abc),
+	        cmocka_unit_test(test_blake2b_256),
+	        cmocka_unit_test(test_blake2b_multiblock),
+	        cmocka_unit_test(test_blake2b_incremental),
+	        cmocka_unit_test(test_blake2b_outlen),
+	        cmocka_unit_test(test_utf8_valid),
+	        cmocka_unit_test(test_utf8_overlong),
+	        cmocka_unit_test(test_utf8_surrogates),
+	        cmocka_unit_test(test_utf8_too_big),
+	        cmocka_unit_test(test_utf8_truncated),
+	        cmocka_unit_test(test_utf8_stray_continuation),
+	        cmocka_unit_test(test_utf8_exhaustive_short),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
