@@ -301,10 +301,33 @@ static inline cairn__ext *cairn__field_ext(const cairn__field *f)
 {
 	return f->shape == CAIRN__EXT ? f->u.ext : NULL;
 }
-uint32_t cairn__field_nreg(const cairn__field *f);
-const cairn__entry *cairn__field_reg(const cairn__field *f);
-uint32_t cairn__field_nelems(const cairn__field *f);
-bool cairn__field_is_empty(const cairn__field *f);
+static inline uint32_t cairn__field_nreg(const cairn__field *f)
+{
+	return f->shape == CAIRN__ONE   ? 1
+	       : f->shape == CAIRN__EXT ? f->u.ext->nreg
+	                                : 0;
+}
+
+static inline const cairn__entry *cairn__field_reg(const cairn__field *f)
+{
+	return f->shape == CAIRN__ONE   ? &f->u.one
+	       : f->shape == CAIRN__EXT ? f->u.ext->reg
+	                                : NULL;
+}
+
+static inline uint32_t cairn__field_nelems(const cairn__field *f)
+{
+	return f->shape == CAIRN__EXT ? f->u.ext->set.n : 0;
+}
+
+static inline bool cairn__field_is_empty(const cairn__field *f)
+{
+	if (f->shape != CAIRN__EXT)
+		return f->shape == CAIRN__EMPTY;
+	const cairn__ext *x = f->u.ext;
+	return x->nreg == 0 && x->nrm == 0 && x->set.n == 0;
+}
+
 void cairn__elem_dots(const cairn__elem *e, const cairn__dot **live,
                       const cairn__dot **rm);
 
@@ -367,6 +390,10 @@ int cairn__delta_doc(cairn_delta *d, const char *id, uint32_t len,
                      uint32_t hash_in_replica, const uint8_t *replica_key,
                      cairn_doc **out);
 
+/* Policy the declarations give a field of a document id (replica.c). */
+cairn_policy cairn__policy_of(const cairn_replica *r, const char *id,
+                              uint32_t id_len, const uint8_t *name,
+                              uint32_t len);
 /* Policy of a field of a replica document (replica.c). */
 cairn_policy cairn__field_policy(const cairn_replica *r, const cairn_doc *d,
                                  const uint8_t *name, uint32_t len);

@@ -10,45 +10,6 @@
 
 /* ---- field contents ---------------------------------------------------- */
 
-uint32_t cairn__field_nreg(const cairn__field *f)
-{
-	switch (f->shape) {
-	case CAIRN__ONE:
-		return 1;
-	case CAIRN__EXT:
-		return f->u.ext->nreg;
-	default:
-		return 0;
-	}
-}
-
-const cairn__entry *cairn__field_reg(const cairn__field *f)
-{
-	switch (f->shape) {
-	case CAIRN__ONE:
-		return &f->u.one;
-	case CAIRN__EXT:
-		return f->u.ext->reg;
-	default:
-		return NULL;
-	}
-}
-
-uint32_t cairn__field_nelems(const cairn__field *f)
-{
-	return f->shape == CAIRN__EXT ? f->u.ext->set.n : 0;
-}
-
-bool cairn__field_is_empty(const cairn__field *f)
-{
-	if (f->shape == CAIRN__EMPTY)
-		return true;
-	if (f->shape == CAIRN__ONE)
-		return false;
-	const cairn__ext *x = f->u.ext;
-	return x->nreg == 0 && x->nrm == 0 && x->set.n == 0;
-}
-
 cairn_value cairn__entry_value(const cairn__entry *e)
 {
 	return cairn__payload_view(&e->v, CAIRN__META_TYPE(e->meta), e->vlen);

@@ -43,6 +43,9 @@ typedef struct join_ctx {
 	bool state;      /* the destination is a replica's document */
 	bool src_ctx;    /* the source has a document-wide context */
 	uint32_t *map;   /* source writer -> destination writer */
+	uint32_t *inv;   /* destination writer -> source writer, or
+	                    UINT32_MAX; NULL if it could not be made */
+	uint32_t ninv;
 	dotlist collect; /* dots for the destination's context (state) */
 	dotlist tmp_live, tmp_rm;
 } join_ctx;
@@ -72,9 +75,16 @@ static bool sorted_has(const cairn__dot *dots, uint32_t n, uint32_t w,
 	return n && bsearch(&key, dots, n, sizeof *dots, cairn__dot_cmp);
 }
 
-/* The source's writer index for a destination writer, or UINT32_MAX. */
+/*
+ * The source's writer index for a destination writer, or UINT32_MAX. The
+ * destination's writers that came from the source are in j->map; the
+ * inverse is filled in once (writers added later by this join all come
+ * from the source, through j->map, and are found there too).
+ */
 static uint32_t src_writer(const join_ctx *j, uint32_t dw)
 {
+	if (j->inv && dw < j->ninv)
+		return j->inv[dw];
 	return cairn__ctx_find(&j->src->ctx, j->dst->ctx.rid[dw]);
 }
 
@@ -520,6 +530,17 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 	for (uint32_t i = 0; i < src->ctx.n && !rc; i++)
 		rc = cairn__ctx_writer(a, &dst->ctx, src->ctx.rid[i],
 		                       &j.map[i]);
+	uint32_t stack_inv[32];
+	if (!rc) {
+		j.ninv = dst->ctx.n;
+		j.inv = j.ninv <= 32
+		            ? stack_inv
+		            : cairn__alloc(a, (size_t)j.ninv * sizeof *j.inv);
+		for (uint32_t i = 0; j.inv && i < j.ninv; i++)
+			j.inv[i] = UINT32_MAX;
+		for (uint32_t i = 0; j.inv && i < src->ctx.n; i++)
+			j.inv[j.map[i]] = i;
+	}
 
 	rc = rc ? rc : join_fields(&j);
 	if (j.src_ctx && dst->nfields) {
@@ -540,6 +561,8 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 	}
 	if (j.map != stack_map)
 		cairn__free(a, j.map, (size_t)src->ctx.n * sizeof *j.map);
+	if (j.inv && j.inv != stack_inv)
+		cairn__free(a, j.inv, (size_t)j.ninv * sizeof *j.inv);
 	dl_free(a, &j.collect);
 	dl_free(a, &j.tmp_live);
 	dl_free(a, &j.tmp_rm);
@@ -556,21 +579,25 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
                        uint64_t now_ms, uint64_t *max_hlc)
 {
 	uint32_t limit = r->cfg.limits.max_value_bytes;
+	/* A field's policy follows from the declarations alone (a register
+	 * with a value never changes policy), so no lookup is needed; with no
+	 * field-level declaration it is the document's collection policy. */
+	bool field_decls = false;
+	for (uint32_t i = 0; i < r->ndecls; i++)
+		field_decls |= r->decls[i].field != NULL;
 	*max_hlc = 0;
 	for (uint32_t i = 0; i < delta->docs.n; i++) {
 		const cairn_doc *sd = delta->docs.docs[i];
 		if (sd->nfields == 0)
 			continue;
-		cairn_doc *dd = NULL;
-		uint32_t h = cairn__hash32(r->cfg.hash_key, sd->id, sd->id_len);
-		(void)cairn__docset_find(&r->docs, sd->id, sd->id_len, h, &dd);
+		cairn_policy coll =
+		    cairn__policy_of(r, sd->id, sd->id_len, NULL, 0);
 		for (uint32_t k = 0; k < sd->nfields; k++) {
 			const cairn__field *sf = &sd->fields[k];
 			const cairn__entry *reg = cairn__field_reg(sf);
 			uint32_t n = cairn__field_nreg(sf);
 			for (uint32_t e = 0; e < n; e++) {
-				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc,
-				                         now_ms);
+				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc, now_ms);
 				if (rc)
 					return rc;
 				if (reg[e].vlen > limit)
@@ -584,23 +611,11 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
 					return CAIRN_ETOOBIG;
 			if (n == 0)
 				continue;
-			cairn_policy local;
-			if (dd) {
-				const cairn__field *df = cairn__doc_field(
-				        dd, cairn__fname(sf), sf->name_len,
-				        cairn__hash32(r->cfg.hash_key,
-				                      cairn__fname(sf),
-				                      sf->name_len));
-				local = df ? (cairn_policy)df->policy
-				           : cairn__field_policy(
-				                     r, dd, cairn__fname(sf),
-				                     sf->name_len);
-			} else {
-				char name[CAIRN_MAX_ID_BYTES + 1];
-				memcpy(name, cairn__fname(sf),
-				       (size_t)sf->name_len + 1);
-				local = cairn_replica_policy(r, sd->id, name);
-			}
+			cairn_policy local =
+			    field_decls ? cairn__policy_of(r, sd->id, sd->id_len,
+			                                   cairn__fname(sf),
+			                                   sf->name_len)
+			                : coll;
 			if (local != (cairn_policy)sf->policy)
 				return CAIRN_EPOLICY;
 		}

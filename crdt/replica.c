@@ -122,6 +122,13 @@ static void doc_cache_policy(const cairn_replica *r, cairn_doc *d)
 			d->field_decls = true;
 }
 
+cairn_policy cairn__policy_of(const cairn_replica *r, const char *id,
+                              uint32_t id_len, const uint8_t *name,
+                              uint32_t len)
+{
+	return resolve(r->decls, r->ndecls, NULL, id, id_len, name, len);
+}
+
 cairn_policy cairn__field_policy(const cairn_replica *r, const cairn_doc *d,
                                  const uint8_t *name, uint32_t len)
 {
