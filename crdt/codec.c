@@ -822,6 +822,8 @@ static void delta_swap(cairn_delta *a, cairn_delta *b)
 	*b = t;
 	rekey(a);
 	rekey(b);
+	a->last = b->last = NULL;
+	a->last_src = b->last_src = NULL;
 }
 
 int cairn_delta_decode(cairn_delta *out, const uint8_t *bytes, size_t len,
@@ -854,7 +856,7 @@ int cairn_delta_decode(cairn_delta *out, const uint8_t *bytes, size_t len,
 	cairn__free(a, dc.rm, (size_t)dc.caprm * sizeof *dc.rm);
 	/* Only a complete result replaces *out: when it already holds
 	 * something, fold it into the decoded delta first. */
-	if (!rc && out->docs.n)
+	if (!rc && !cairn_delta_empty(out))
 		rc = cairn_delta_join(tmp, out);
 	if (!rc)
 		delta_swap(out, tmp);

@@ -286,6 +286,11 @@ struct cairn_delta {
 	cairn__docset docs;
 	cairn_doc **spare; /* cleared documents kept for reuse */
 	uint32_t nspare, capspare;
+	/* The document last written through, and the replica document it
+	 * mirrors: a writer that gathers one document's writes, or clears
+	 * the delta after each, finds it without a lookup. */
+	const cairn_doc *last_src;
+	cairn_doc *last;
 };
 
 /* ---- shared internals -------------------------------------------------- */
@@ -385,6 +390,9 @@ void cairn__docset_free(const cairn_allocator *a, cairn__docset *s);
 int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
                     cairn_doc *dst, const cairn_doc *src);
 
+/* Get (creating) the delta's document that mirrors a replica's. */
+int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src,
+                         cairn_doc **out);
 /* Get (creating) a delta's document for an id. */
 int cairn__delta_doc(cairn_delta *d, const char *id, uint32_t len,
                      uint32_t hash_in_replica, const uint8_t *replica_key,

@@ -20,9 +20,12 @@ void cairn__ctx_free(const cairn_allocator *a, cairn__ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* Forget every dot; the writers stay (a writer with no dots is only a
+ * name for an index, and is never encoded). */
 void cairn__ctx_clear(cairn__ctx *c)
 {
-	c->n = 0;
+	for (uint32_t i = 0; i < c->n; i++)
+		c->max[i] = 0;
 	c->ncloud = 0;
 }
 

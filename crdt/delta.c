@@ -47,6 +47,16 @@ void cairn_delta_free(cairn_delta *d)
 
 void cairn_delta_clear(cairn_delta *d)
 {
+	/* A delta of one document keeps it, emptied, in place: the common
+	 * loop of one write, then clear, then finds it at once. (An empty
+	 * document is no content anywhere: encoding, joins and counts skip
+	 * it.) */
+	if (d->docs.n == 1) {
+		cairn__doc_clear(&d->alloc, d->docs.docs[0]);
+		return;
+	}
+	d->last = NULL;
+	d->last_src = NULL;
 	/* Keep the documents' memory for the next writes; the spare list
 	 * has room for every document this delta has ever held. */
 	for (uint32_t i = 0; i < d->docs.n; i++) {
@@ -85,6 +95,25 @@ size_t cairn_delta_doc_count(const cairn_delta *d)
 	for (uint32_t i = 0; i < d->docs.n; i++)
 		n += doc_has_content(d->docs.docs[i]);
 	return n;
+}
+
+int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src,
+                         cairn_doc **out)
+{
+	/* The cache is checked by id too: a replica freed and another made
+	 * may put a different document at the same address. */
+	if (d->last && d->last_src == src && d->last->id_len == src->id_len &&
+	    memcmp(d->last->id, src->id, src->id_len) == 0) {
+		*out = d->last;
+		return 0;
+	}
+	int rc = cairn__delta_doc(d, src->id, src->id_len, src->hash,
+	                          src->key, out);
+	if (!rc) {
+		d->last = *out;
+		d->last_src = src;
+	}
+	return rc;
 }
 
 int cairn__delta_doc(cairn_delta *d, const char *id, uint32_t len,

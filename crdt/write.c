@@ -177,8 +177,7 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 {
 	const cairn_allocator *a = alloc_of(op), *da = &delta->alloc;
 	cairn_doc *d = op->d;
-	int rc = cairn__delta_doc(delta, d->id, d->id_len, d->hash,
-	                          op->r->cfg.hash_key, &p->dd);
+	int rc = cairn__delta_doc_for(delta, d, &p->dd);
 	if (rc)
 		return rc;
 	bool same_key = memcmp(delta->key, op->r->cfg.hash_key, 16) == 0;
