@@ -193,9 +193,7 @@ int cairn__name_len(const char *s, size_t *len)
 {
 	if (!s)
 		return CAIRN_EINVAL;
-	size_t n = 0;
-	while (n <= CAIRN_MAX_ID_BYTES && s[n] != '\0')
-		n++;
+	size_t n = strlen(s);
 	if (n == 0)
 		return CAIRN_EINVAL;
 	if (n > CAIRN_MAX_ID_BYTES)

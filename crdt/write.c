@@ -33,9 +33,10 @@ static void scratch_init(scratch *s)
 
 static void scratch_free(const cairn_allocator *a, scratch *s)
 {
-	if (s->p != s->stack)
+	if (s->p != s->stack) {
 		cairn__free(a, s->p, (size_t)s->cap * sizeof *s->p);
-	scratch_init(s);
+		scratch_init(s);
+	}
 }
 
 static int scratch_push(const cairn_allocator *a, scratch *s, cairn__dot d)
@@ -73,6 +74,7 @@ typedef struct write_op {
 	cairn__elem *x;       /* the local element, if it exists */
 	cairn__entry entry;   /* SET: the new entry */
 	cairn_hlc clock;      /* SET: the clock after the tick, kept on commit */
+	uint8_t policy;       /* the field's policy */
 	uint64_t counter;     /* the fresh dot's counter */
 	scratch gone;         /* superseded dots, in the document's writers */
 } write_op;
@@ -192,9 +194,7 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 			return rc;
 		p->new_field = true;
 	}
-	p->df->policy = op->f ? op->f->policy
-	                      : (uint8_t)cairn__field_policy(op->r, d, op->name,
-	                                                     op->name_len);
+	p->df->policy = op->policy;
 	rc = cairn__ctx_writer(da, &p->dd->ctx, op->r->cfg.id, &p->self);
 	/* Translate the superseded dots into the delta document's writers. */
 	for (uint32_t i = 0; i < op->gone.n && !rc; i++) {
@@ -390,8 +390,7 @@ static int run(write_op *op, cairn_delta *delta)
 		                          &op->f);
 		if (rc)
 			goto fail_local;
-		op->f->policy = (uint8_t)cairn__field_policy(op->r, d, op->name,
-		                                             op->name_len);
+		op->f->policy = op->policy;
 		created = true;
 	}
 	if (op->kind == OP_ADD && !op->x) {
@@ -478,6 +477,9 @@ static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
 	op->f = cairn__doc_field(d, op->name, op->name_len, op->hash);
 	if (!op->f && !cairn__utf8_valid(op->name, op->name_len))
 		return CAIRN_EINVAL;
+	op->policy = op->f ? op->f->policy
+	                   : (uint8_t)cairn__field_policy(op->r, d, op->name,
+	                                                  op->name_len);
 	if (kind != OP_DEL) {
 		rc = cairn__value_check(v, op->r->cfg.limits.max_value_bytes);
 		if (rc)
@@ -494,9 +496,7 @@ int cairn_doc_set(cairn_doc *d, const char *field, const cairn_value *v,
 	int rc = begin(&op, OP_SET, d, field, v);
 	if (rc)
 		return rc;
-	cairn_policy policy = op.f ? (cairn_policy)op.f->policy
-	                           : cairn__field_policy(op.r, d, op.name,
-	                                                 op.name_len);
+	cairn_policy policy = (cairn_policy)op.policy;
 	if (op.f) {
 		uint32_t nreg = cairn__field_nreg(op.f);
 		if (nreg == 0 && cairn__field_nelems(op.f))
