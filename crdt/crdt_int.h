@@ -415,7 +415,7 @@ static inline uint32_t cairn__hash32(const uint8_t key[16], const void *p,
 static inline uint32_t cairn__hash32(const uint8_t key[16], const void *p,
                                      size_t n)
 {
-	uint64_t h = cairn__siphash(key, p, n);
+	uint64_t h = cairn__siphash13(key, p, n);
 	return (uint32_t)(h ^ (h >> 32));
 }
 

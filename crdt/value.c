@@ -213,7 +213,7 @@ uint64_t cairn__value_hash(const uint8_t key[16], const cairn_value *v)
 	switch (v->type) {
 	case CAIRN_STR:
 	case CAIRN_BIN:
-		return cairn__siphash(key, v->as.bytes.ptr, v->as.bytes.len) ^
+		return cairn__siphash13(key, v->as.bytes.ptr, v->as.bytes.len) ^
 		       ((uint64_t)v->type * UINT64_C(0x9E3779B97F4A7C15));
 	case CAIRN_NIL:
 		memset(buf + 1, 0, 8);
@@ -232,5 +232,5 @@ uint64_t cairn__value_hash(const uint8_t key[16], const cairn_value *v)
 		break;
 	}
 	}
-	return cairn__siphash(key, buf, sizeof buf);
+	return cairn__siphash13(key, buf, sizeof buf);
 }
