@@ -12,13 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 example=cairn-example-converge
 binary=build/release/examples/$example
 
-phase() {
-	local name=$1 start=$SECONDS
-	shift
-	echo "==> $name: $*"
-	"$@"
-	echo "==> $name: done in $((SECONDS - start)) s"
-}
+# shellcheck source=scripts/phase.sh
+. scripts/phase.sh
 
 phase deps bash scripts/install-deps.sh
 phase configure cmake --preset release

@@ -11,13 +11,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-phase() {
-	local name=$1 start=$SECONDS
-	shift
-	echo "==> $name: $*"
-	"$@"
-	echo "==> $name: done in $((SECONDS - start)) s"
-}
+# shellcheck source=scripts/phase.sh
+. scripts/phase.sh
 
 phase deps bash scripts/install-deps.sh
 phase configure cmake --preset asan
