@@ -98,6 +98,29 @@ typedef struct cairn__dot {
 } cairn__dot;
 
 /*
+ * A growable list of dots that starts in its own small array, so the
+ * common short lists cost no allocation. It points into itself: never copy
+ * one after cairn__dots_init().
+ */
+typedef struct cairn__dots {
+	cairn__dot *p;
+	uint32_t n, cap;
+	cairn__dot stack[4];
+} cairn__dots;
+
+static inline void cairn__dots_init(cairn__dots *l)
+{
+	l->p = l->stack;
+	l->n = 0;
+	l->cap = (uint32_t)(sizeof l->stack / sizeof l->stack[0]);
+}
+
+/* Append a dot. 0 or CAIRN_ENOMEM (the list is unchanged). */
+int cairn__dots_push(const cairn_allocator *a, cairn__dots *l, cairn__dot d);
+/* Release what the list allocated; it is empty and usable again. */
+void cairn__dots_free(const cairn_allocator *a, cairn__dots *l);
+
+/*
  * A causal context: per writer, the contiguous maximum seen, plus a cloud
  * of dots above a gap. Writers are kept in insertion order (entries refer
  * to them by index) with a permutation sorted by replica id for lookups.

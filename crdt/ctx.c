@@ -29,6 +29,32 @@ void cairn__ctx_clear(cairn__ctx *c)
 	c->ncloud = 0;
 }
 
+int cairn__dots_push(const cairn_allocator *a, cairn__dots *l, cairn__dot d)
+{
+	if (l->n == l->cap) {
+		uint64_t ncap = (uint64_t)l->cap * 2;
+		if (ncap > UINT32_MAX)
+			return CAIRN_ENOMEM;
+		cairn__dot *p = cairn__alloc(a, (size_t)ncap * sizeof *p);
+		if (!p)
+			return CAIRN_ENOMEM;
+		memcpy(p, l->p, (size_t)l->n * sizeof *p);
+		if (l->p != l->stack)
+			cairn__free(a, l->p, (size_t)l->cap * sizeof *p);
+		l->p = p;
+		l->cap = (uint32_t)ncap;
+	}
+	l->p[l->n++] = d;
+	return 0;
+}
+
+void cairn__dots_free(const cairn_allocator *a, cairn__dots *l)
+{
+	if (l->p != l->stack)
+		cairn__free(a, l->p, (size_t)l->cap * sizeof *l->p);
+	cairn__dots_init(l);
+}
+
 int cairn__dot_cmp(const void *a, const void *b)
 {
 	const cairn__dot *x = a, *y = b;

@@ -29,10 +29,6 @@
 
 #include "crdt_int.h"
 
-typedef struct dotlist {
-	cairn__dot *p;
-	uint32_t n, cap;
-} dotlist;
 
 typedef struct join_ctx {
 	const cairn_allocator *a;
@@ -46,27 +42,9 @@ typedef struct join_ctx {
 	uint32_t *inv;   /* destination writer -> source writer, or
 	                    UINT32_MAX; NULL if it could not be made */
 	uint32_t ninv;
-	dotlist collect; /* dots for the destination's context (state) */
-	dotlist tmp_live, tmp_rm;
+	cairn__dots collect; /* dots for the destination's context (state) */
+	cairn__dots tmp_live, tmp_rm;
 } join_ctx;
-
-static int dl_push(const cairn_allocator *a, dotlist *l, cairn__dot d)
-{
-	if (l->n == l->cap) {
-		int rc = cairn__grow(a, (void **)&l->p, &l->cap, l->n + 1,
-		                     sizeof *l->p);
-		if (rc)
-			return rc;
-	}
-	l->p[l->n++] = d;
-	return 0;
-}
-
-static void dl_free(const cairn_allocator *a, dotlist *l)
-{
-	cairn__free(a, l->p, (size_t)l->cap * sizeof *l->p);
-	memset(l, 0, sizeof *l);
-}
 
 static bool sorted_has(const cairn__dot *dots, uint32_t n, uint32_t w,
                        uint64_t c)
@@ -144,7 +122,7 @@ static int collect(join_ctx *j, uint32_t sw, uint64_t c)
 	uint32_t dw = j->map[sw];
 	if (cairn__ctx_has(&j->dst->ctx, dw, c))
 		return 0;
-	return dl_push(j->a, &j->collect, (cairn__dot){c, dw});
+	return cairn__dots_push(j->a, &j->collect, (cairn__dot){c, dw});
 }
 
 static bool reg_has(const cairn__field *f, uint32_t w, uint64_t c)
@@ -239,7 +217,7 @@ static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
 	if (df && cairn__field_nelems(df))
 		dx = cairn__set_find(&df->u.ext->set, &v, eh);
 
-	dotlist *live = &j->tmp_live, *rm = &j->tmp_rm;
+	cairn__dots *live = &j->tmp_live, *rm = &j->tmp_rm;
 	live->n = rm->n = 0;
 	const cairn__dot *slive, *srm;
 	cairn__elem_dots(sx, &slive, &srm);
@@ -254,10 +232,10 @@ static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
 			                              dlive[i].counter);
 			if (in_src || !src_covers(j, sf, sx, dlive[i].writer,
 			                          dlive[i].counter))
-				rc = dl_push(a, live, dlive[i]);
+				rc = cairn__dots_push(a, live, dlive[i]);
 		}
 		for (uint32_t i = 0; i < dx->nrm && !rc; i++)
-			rc = dl_push(a, rm, drm[i]);
+			rc = cairn__dots_push(a, rm, drm[i]);
 	}
 	uint32_t kept = live->n;
 	for (uint32_t i = 0; i < sx->ndots && !rc; i++) {
@@ -265,13 +243,13 @@ static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
 		if (cairn__dots_has(live->p, kept, d.writer, d.counter))
 			continue;
 		if (!dst_covers(j, df, dx, d.writer, d.counter))
-			rc = dl_push(a, live, d);
+			rc = cairn__dots_push(a, live, d);
 	}
 	if (!j->state) {
 		for (uint32_t i = 0; i < sx->nrm && !rc; i++) {
 			cairn__dot d = {srm[i].counter, j->map[srm[i].writer]};
 			if (!cairn__dots_has(rm->p, rm->n, d.writer, d.counter))
-				rc = dl_push(a, rm, d);
+				rc = cairn__dots_push(a, rm, d);
 		}
 	}
 	for (uint32_t i = 0; i < sx->ndots && !rc; i++)
@@ -353,14 +331,15 @@ static int join_field(join_ctx *j, const cairn__field *sf, uint32_t hash)
 	        cairn__doc_field(j->dst, cairn__fname(sf), sf->name_len, hash);
 	const cairn__ext *sx = cairn__field_ext(sf);
 	uint32_t nrm = sx ? sx->nrm : 0;
-	dotlist rm = {0};
+	cairn__dots rm;
+	cairn__dots_init(&rm);
 	int rc = 0;
 
 	/* A delta keeps the source's field-scoped removals: translate them
 	 * and make room first; they are merged in last. */
 	if (nrm && !j->state) {
 		for (uint32_t i = 0; i < nrm && !rc; i++)
-			rc = dl_push(j->a, &rm,
+			rc = cairn__dots_push(j->a, &rm,
 			             (cairn__dot){sx->rm[i].counter,
 			                          j->map[sx->rm[i].writer]});
 		if (!rc)
@@ -386,7 +365,7 @@ static int join_field(join_ctx *j, const cairn__field *sf, uint32_t hash)
 		cairn__rm_merge(df->u.ext, rm.p, rm.n);
 	}
 out:
-	dl_free(j->a, &rm);
+	cairn__dots_free(j->a, &rm);
 	if (df) {
 		cairn__field_normalize(j->a, df);
 		if (cairn__field_is_empty(df))
@@ -499,7 +478,7 @@ static void sweep_unnamed(join_ctx *j)
 	}
 }
 
-static bool is_sorted(const dotlist *l)
+static bool is_sorted(const cairn__dots *l)
 {
 	for (uint32_t i = 1; i < l->n; i++)
 		if (cairn__dot_cmp(&l->p[i - 1], &l->p[i]) > 0)
@@ -512,6 +491,9 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 {
 	join_ctx j;
 	memset(&j, 0, sizeof j);
+	cairn__dots_init(&j.collect);
+	cairn__dots_init(&j.tmp_live);
+	cairn__dots_init(&j.tmp_rm);
 	j.a = a;
 	j.key = key;
 	j.dst = dst;
@@ -563,9 +545,9 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 		cairn__free(a, j.map, (size_t)src->ctx.n * sizeof *j.map);
 	if (j.inv && j.inv != stack_inv)
 		cairn__free(a, j.inv, (size_t)j.ninv * sizeof *j.inv);
-	dl_free(a, &j.collect);
-	dl_free(a, &j.tmp_live);
-	dl_free(a, &j.tmp_rm);
+	cairn__dots_free(a, &j.collect);
+	cairn__dots_free(a, &j.tmp_live);
+	cairn__dots_free(a, &j.tmp_rm);
 	return rc;
 }
 

@@ -18,46 +18,6 @@
 
 #include "crdt_int.h"
 
-typedef struct scratch {
-	cairn__dot *p;
-	uint32_t n, cap;
-	cairn__dot stack[4];
-} scratch;
-
-static void scratch_init(scratch *s)
-{
-	s->p = s->stack;
-	s->n = 0;
-	s->cap = (uint32_t)(sizeof s->stack / sizeof s->stack[0]);
-}
-
-static void scratch_free(const cairn_allocator *a, scratch *s)
-{
-	if (s->p != s->stack) {
-		cairn__free(a, s->p, (size_t)s->cap * sizeof *s->p);
-		scratch_init(s);
-	}
-}
-
-static int scratch_push(const cairn_allocator *a, scratch *s, cairn__dot d)
-{
-	if (s->n == s->cap) {
-		uint64_t ncap = (uint64_t)s->cap * 2;
-		if (ncap > UINT32_MAX)
-			return CAIRN_ENOMEM;
-		cairn__dot *p = cairn__alloc(a, (size_t)ncap * sizeof *p);
-		if (!p)
-			return CAIRN_ENOMEM;
-		memcpy(p, s->p, (size_t)s->n * sizeof *p);
-		if (s->p != s->stack)
-			cairn__free(a, s->p, (size_t)s->cap * sizeof *p);
-		s->p = p;
-		s->cap = (uint32_t)ncap;
-	}
-	s->p[s->n++] = d;
-	return 0;
-}
-
 typedef enum op_kind { OP_SET, OP_DEL, OP_ADD, OP_RM } op_kind;
 
 /* One write, as it is prepared and then committed. */
@@ -76,7 +36,7 @@ typedef struct write_op {
 	cairn_hlc clock;      /* SET: the clock after the tick, kept on commit */
 	uint8_t policy;       /* the field's policy */
 	uint64_t counter;     /* the fresh dot's counter */
-	scratch gone;         /* superseded dots, in the document's writers */
+	cairn__dots gone;         /* superseded dots, in the document's writers */
 } write_op;
 
 static const cairn_allocator *alloc_of(const write_op *op)
@@ -97,7 +57,7 @@ static int collect_superseded(write_op *op)
 		const cairn__dot *live, *rm;
 		cairn__elem_dots(op->x, &live, &rm);
 		for (uint32_t i = 0; i < op->x->ndots && !rc; i++)
-			rc = scratch_push(a, &op->gone, live[i]);
+			rc = cairn__dots_push(a, &op->gone, live[i]);
 		return rc;
 	}
 	const cairn__entry *reg = cairn__field_reg(op->f);
@@ -105,7 +65,7 @@ static int collect_superseded(write_op *op)
 	for (uint32_t i = 0; i < nreg && !rc; i++) {
 		cairn__dot d = {CAIRN__META_COUNTER(reg[i].meta),
 		                reg[i].writer};
-		rc = scratch_push(a, &op->gone, d);
+		rc = cairn__dots_push(a, &op->gone, d);
 	}
 	uint32_t ne = cairn__field_nelems(op->f);
 	for (uint32_t i = 0; i < ne && !rc; i++) {
@@ -113,7 +73,7 @@ static int collect_superseded(write_op *op)
 		const cairn__dot *live, *rm;
 		cairn__elem_dots(e, &live, &rm);
 		for (uint32_t j = 0; j < e->ndots && !rc; j++)
-			rc = scratch_push(a, &op->gone, live[j]);
+			rc = cairn__dots_push(a, &op->gone, live[j]);
 	}
 	return rc;
 }
@@ -146,19 +106,19 @@ typedef struct delta_prep {
 	cairn__field *df;
 	cairn__elem *dx;
 	uint32_t self;        /* our writer index in dd */
-	scratch gone;         /* op->gone in dd's writers */
+	cairn__dots gone;         /* op->gone in dd's writers */
 	cairn__payload value; /* SET: the delta's copy of the value */
 	bool has_value;
 	bool new_field, new_elem; /* made here: undone if the write fails */
-	scratch live, rm;     /* ADD/RM: the element's new dot lists */
+	cairn__dots live, rm;     /* ADD/RM: the element's new dot lists */
 } delta_prep;
 
 static void delta_prep_free(const cairn_allocator *a, const cairn_allocator *da,
                             delta_prep *p, const cairn_value *v)
 {
-	scratch_free(a, &p->gone);
-	scratch_free(a, &p->live);
-	scratch_free(a, &p->rm);
+	cairn__dots_free(a, &p->gone);
+	cairn__dots_free(a, &p->live);
+	cairn__dots_free(a, &p->rm);
 	if (p->has_value)
 		cairn__payload_release(da, &p->value, v->type,
 		                       (uint32_t)((v->type == CAIRN_STR ||
@@ -203,7 +163,7 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 		                       d->ctx.rid[op->gone.p[i].writer],
 		                       &t.writer);
 		if (!rc)
-			rc = scratch_push(a, &p->gone, t);
+			rc = cairn__dots_push(a, &p->gone, t);
 	}
 	if (rc)
 		return rc;
@@ -244,16 +204,16 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 	for (uint32_t i = 0; i < p->dx->ndots && !rc; i++)
 		if (!cairn__dots_has(p->gone.p, p->gone.n, live[i].writer,
 		                     live[i].counter))
-			rc = scratch_push(a, &p->live, live[i]);
+			rc = cairn__dots_push(a, &p->live, live[i]);
 	if (!rc && op->kind == OP_ADD)
-		rc = scratch_push(a, &p->live,
+		rc = cairn__dots_push(a, &p->live,
 		                  (cairn__dot){op->counter, p->self});
 	for (uint32_t i = 0; i < p->dx->nrm && !rc; i++)
-		rc = scratch_push(a, &p->rm, rm[i]);
+		rc = cairn__dots_push(a, &p->rm, rm[i]);
 	for (uint32_t i = 0; i < p->gone.n && !rc; i++)
 		if (!cairn__dots_has(p->rm.p, p->rm.n, p->gone.p[i].writer,
 		                     p->gone.p[i].counter))
-			rc = scratch_push(a, &p->rm, p->gone.p[i]);
+			rc = cairn__dots_push(a, &p->rm, p->gone.p[i]);
 	if (!rc)
 		rc = cairn__elem_reserve(da, p->dx, p->live.n + p->rm.n);
 	return rc;
@@ -276,7 +236,7 @@ static void delta_undo(cairn_delta *delta, delta_prep *p)
 }
 
 /* Drop the live dots of an element that `gone` covers, in place. */
-static void elem_drop(cairn__elem *e, const scratch *gone)
+static void elem_drop(cairn__elem *e, const cairn__dots *gone)
 {
 	cairn__dot *base = e->capdots ? e->d.many : &e->d.one;
 	uint32_t k = 0;
@@ -366,9 +326,9 @@ static int run(write_op *op, cairn_delta *delta)
 	p.df = NULL;
 	p.dx = NULL;
 	p.has_value = p.new_field = p.new_elem = false;
-	scratch_init(&p.gone);
-	scratch_init(&p.live);
-	scratch_init(&p.rm);
+	cairn__dots_init(&p.gone);
+	cairn__dots_init(&p.live);
+	cairn__dots_init(&p.rm);
 	if (delta) {
 		rc = delta_prepare(op, delta, &p);
 		if (rc)
@@ -436,7 +396,7 @@ static int run(write_op *op, cairn_delta *delta)
 	if (op->kind == OP_SET)
 		op->r->hlc = op->clock;
 	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
-	scratch_free(a, &op->gone);
+	cairn__dots_free(a, &op->gone);
 	return 0;
 
 fail_local:
@@ -446,7 +406,7 @@ fail:
 	if (delta)
 		delta_undo(delta, &p);
 	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
-	scratch_free(a, &op->gone);
+	cairn__dots_free(a, &op->gone);
 	return rc;
 }
 
@@ -454,14 +414,14 @@ fail:
 static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
                  const cairn_value *v)
 {
-	/* Field by field: the scratch arrays need no clearing. */
+	/* Field by field: the cairn__dots arrays need no clearing. */
 	op->v = NULL;
 	op->f = NULL;
 	op->x = NULL;
 	op->vhash = 0;
 	op->counter = 0;
 	memset(&op->entry, 0, sizeof op->entry);
-	scratch_init(&op->gone);
+	cairn__dots_init(&op->gone);
 	if (!d || !d->owner)
 		return CAIRN_EINVAL;
 	op->kind = kind;
