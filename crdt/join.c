@@ -119,6 +119,8 @@ static int collect(join_ctx *j, uint32_t sw, uint64_t c)
 	/* A state's own context already holds its entries' dots. */
 	if (j->src_ctx && cairn__ctx_has(&j->src->ctx, sw, c))
 		return 0;
+	/* Dots the destination has already stay out: the list then holds
+	 * only new dots, usually already in order, and needs no sort. */
 	uint32_t dw = j->map[sw];
 	if (cairn__ctx_has(&j->dst->ctx, dw, c))
 		return 0;
@@ -438,7 +440,9 @@ static int join_fields(join_ctx *j)
 		}
 		if (i >= LEAD / 2 && i - LEAD / 2 < n)
 			fetch_record(j, ring[(i - LEAD / 2) % LEAD], false);
-		if (i >= 3 * LEAD / 4 && i - 3 * LEAD / 4 < n)
+		/* A name under 16 bytes is in the record already. */
+		if (i >= 3 * LEAD / 4 && i - 3 * LEAD / 4 < n &&
+		    src->fields[i - 3 * LEAD / 4].name_len >= CAIRN__NAME_INLINE)
 			fetch_record(j, ring[(i - 3 * LEAD / 4) % LEAD], true);
 		if (i >= LEAD - 1 && i - (LEAD - 1) < n) {
 			uint32_t k = i - (LEAD - 1);
