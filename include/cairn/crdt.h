@@ -453,9 +453,11 @@ CAIRN_API bool cairn_delta_empty(const cairn_delta *d);
 CAIRN_API size_t cairn_delta_doc_count(const cairn_delta *d);
 
 /*
- * Fold src into dst (dst = dst ⊔ src). Returns 0 or CAIRN_ENOMEM; on
- * CAIRN_ENOMEM dst holds a part of src that is itself a valid delta, and
- * repeating the call completes it.
+ * Fold src into dst (dst = dst ⊔ src). Returns 0; CAIRN_EPOLICY (dst
+ * unchanged) if a register holds values on both sides under different
+ * policies; CAIRN_EINVAL for a NULL argument; CAIRN_ENOMEM, after which dst
+ * holds a part of src that is itself a valid delta, and repeating the call
+ * completes it.
  */
 CAIRN_API CAIRN_NODISCARD int cairn_delta_join(cairn_delta *dst,
                                                const cairn_delta *src);
