@@ -40,9 +40,9 @@ static const struct {
 	const char *prefix, *field;
 	cairn_policy policy;
 } decls[] = {
-	{"l/", NULL, CAIRN_POLICY_LWW},
-	{"f/", NULL, CAIRN_POLICY_FWW},
-	{"m/", NULL, CAIRN_POLICY_MULTI},
+        {"l/", NULL, CAIRN_POLICY_LWW},
+        {"f/", NULL, CAIRN_POLICY_FWW},
+        {"m/", NULL, CAIRN_POLICY_MULTI},
 };
 
 static cairn_replica *replica_with(const cairn_allocator *a,
@@ -99,29 +99,35 @@ static void write_some(cairn_replica *r, rng *g, int n, uint64_t *now,
 	char sbuf[32];
 	for (int i = 0; i < n; i++) {
 		cairn_doc *d;
-		assert_int_equal(cairn_replica_doc(r, docs[rng_below(g, 8)], &d), 0);
+		assert_int_equal(
+		        cairn_replica_doc(r, docs[rng_below(g, 8)], &d), 0);
 		const char *f = fields[rng_below(g, 5)];
 		snprintf(sbuf, sizeof sbuf, "v%llu",
 		         (unsigned long long)rng_below(g, 40));
-		cairn_value v = rng_pct(g, 50)
-		                    ? cairn_value_str(sbuf)
-		                    : cairn_value_int((int64_t)rng_below(g, 40));
+		cairn_value v =
+		        rng_pct(g, 50)
+		                ? cairn_value_str(sbuf)
+		                : cairn_value_int((int64_t)rng_below(g, 40));
 		cairn_value mem[256];
 		size_t m = 0;
 		*now += rng_below(g, 3);
 		int rc;
 		switch (rng_below(g, 8)) {
-		case 0: case 1: rc = cairn_doc_set(d, f, &v, *now, out); break;
-		case 2: case 3: case 4: rc = cairn_doc_add(d, f, &v, out); break;
-		case 5: case 6:
+		case 0:
+		case 1: rc = cairn_doc_set(d, f, &v, *now, out); break;
+		case 2:
+		case 3:
+		case 4: rc = cairn_doc_add(d, f, &v, out); break;
+		case 5:
+		case 6:
 			if (cairn_doc_members(d, f, mem, 256, &m) == 0 && m > 0)
 				v = mem[rng_below(g, m)];
 			rc = cairn_doc_rm(d, f, &v, out);
 			break;
 		default: rc = cairn_doc_del(d, f, out); break;
 		}
-		assert_true(rc == 0 || rc == CAIRN_EKIND || rc == CAIRN_EEXIST ||
-		            rc == CAIRN_ENOTFOUND);
+		assert_true(rc == 0 || rc == CAIRN_EKIND ||
+		            rc == CAIRN_EEXIST || rc == CAIRN_ENOTFOUND);
 	}
 }
 
@@ -138,7 +144,8 @@ static int setup_fixtures(void **state)
 	assert_int_equal(cairn_delta_new(NULL, &db), 0);
 	write_some(a, &g, 150, &now, da);
 	write_some(b, &g, 150, &now, db);
-	assert_int_equal(cairn_replica_join(a, db, now), 0); /* b's first part */
+	assert_int_equal(cairn_replica_join(a, db, now),
+	                 0); /* b's first part */
 	cairn_delta_clear(db);
 	write_some(b, &g, 120, &now, db);
 	write_some(a, &g, 120, &now, NULL);
@@ -209,10 +216,11 @@ static void test_decode(void **state)
 	cairn_buf_init(&clean, NULL);
 	cairn_delta *c = NULL;
 	assert_int_equal(cairn_delta_new(NULL, &c), 0);
-	assert_int_equal(cairn_delta_decode(c, small_bytes.data, small_bytes.len,
-	                                    NULL), 0);
-	assert_int_equal(cairn_delta_decode(c, big_bytes.data, big_bytes.len,
-	                                    NULL), 0);
+	assert_int_equal(
+	        cairn_delta_decode(c, small_bytes.data, small_bytes.len, NULL),
+	        0);
+	assert_int_equal(
+	        cairn_delta_decode(c, big_bytes.data, big_bytes.len, NULL), 0);
 	enc_delta(c, &clean);
 	cairn_delta_free(c);
 
@@ -220,22 +228,25 @@ static void test_decode(void **state)
 		cairn_delta *d = NULL;
 		assert_int_equal(cairn_delta_new(&FA, &d), 0);
 		assert_int_equal(cairn_delta_decode(d, small_bytes.data,
-		                                    small_bytes.len, NULL), 0);
+		                                    small_bytes.len, NULL),
+		                 0);
 		enc_delta(d, &before);
 		uint64_t n;
 		for (n = 1; n < MAX_N; n++) {
 			fail_alloc_arm(&fa, n, mode == 1);
-			int rc = cairn_delta_decode(d, big_bytes.data, big_bytes.len,
-			                            NULL);
+			int rc = cairn_delta_decode(d, big_bytes.data,
+			                            big_bytes.len, NULL);
 			fail_alloc_disarm(&fa);
 			if (rc == 0)
 				break;
 			if (rc != CAIRN_ENOMEM)
 				fail_msg("N=%llu: decode returned %s",
-				         (unsigned long long)n, cairn_err_name(rc));
+				         (unsigned long long)n,
+				         cairn_err_name(rc));
 			enc_delta(d, &after);
 			if (!same(&before, &after))
-				fail_msg("N=%llu: a failed decode changed the delta",
+				fail_msg("N=%llu: a failed decode changed the "
+				         "delta",
 				         (unsigned long long)n);
 		}
 		assert_true(n > 1);
@@ -274,19 +285,24 @@ static void test_join(void **state)
 			fail_alloc_disarm(&fa);
 			if (rc != 0 && rc != CAIRN_ENOMEM)
 				fail_msg("N=%llu: join returned %s",
-				         (unsigned long long)n, cairn_err_name(rc));
+				         (unsigned long long)n,
+				         cairn_err_name(rc));
 			if (rc != 0) {
 				/* usable: the same join completes it */
 				int rc2 = cairn_replica_join(x, big, NOW);
 				if (rc2 != 0)
-					fail_msg("N=%llu: the join after ENOMEM returned %s",
-					         (unsigned long long)n, cairn_err_name(rc2));
+					fail_msg("N=%llu: the join after "
+					         "ENOMEM returned %s",
+					         (unsigned long long)n,
+					         cairn_err_name(rc2));
 			}
 			enc_rep(x, &got);
 			if (!same(&got, &clean))
-				fail_msg("N=%llu (%s): the state differs from a clean join",
+				fail_msg("N=%llu (%s): the state differs from "
+				         "a clean join",
 				         (unsigned long long)n,
-				         rc ? "after ENOMEM and a retry" : "success");
+				         rc ? "after ENOMEM and a retry"
+				            : "success");
 			cairn_replica_free(x);
 			assert_no_live_memory(n);
 			if (rc == 0)
@@ -311,8 +327,7 @@ typedef struct wop {
 	cairn_value v;
 } wop;
 
-static int apply(cairn_replica *r, const wop *op, uint64_t now,
-                 cairn_delta *d)
+static int apply(cairn_replica *r, const wop *op, uint64_t now, cairn_delta *d)
 {
 	cairn_doc *doc = NULL;
 	int rc = cairn_replica_doc(r, op->doc, &doc);
@@ -332,18 +347,19 @@ static void test_writes(void **state)
 	(void)state;
 	/* each applies to the state left by the ones before it */
 	const wop ops[] = {
-		{"set, new field", "l/a", "fresh", W_SET, cairn_value_int(5)},
-		{"set, supersede", "l/a", "fresh", W_SET, cairn_value_str("six")},
-		{"set, new document", "l/new", "x", W_SET, cairn_value_int(7)},
-		{"set, multi", "m/a", "new", W_SET, cairn_value_int(8)},
-		{"add, new set", "z/a", "s1", W_ADD, cairn_value_str("e1")},
-		{"add, new element", "z/a", "s1", W_ADD, cairn_value_str("e2")},
-		{"add, re-add", "z/a", "s1", W_ADD, cairn_value_str("e1")},
-		{"add, new document", "z/new", "s", W_ADD, cairn_value_int(1)},
-		{"rm", "z/a", "s1", W_RM, cairn_value_str("e1")},
-		{"del, set", "z/a", "s1", W_DEL, cairn_value_nil()},
-		{"del, register", "l/a", "fresh", W_DEL, cairn_value_nil()},
-		{"del, new document", "l/new", "x", W_DEL, cairn_value_nil()},
+	        {"set, new field", "l/a", "fresh", W_SET, cairn_value_int(5)},
+	        {"set, supersede", "l/a", "fresh", W_SET,
+	         cairn_value_str("six")},
+	        {"set, new document", "l/new", "x", W_SET, cairn_value_int(7)},
+	        {"set, multi", "m/a", "new", W_SET, cairn_value_int(8)},
+	        {"add, new set", "z/a", "s1", W_ADD, cairn_value_str("e1")},
+	        {"add, new element", "z/a", "s1", W_ADD, cairn_value_str("e2")},
+	        {"add, re-add", "z/a", "s1", W_ADD, cairn_value_str("e1")},
+	        {"add, new document", "z/new", "s", W_ADD, cairn_value_int(1)},
+	        {"rm", "z/a", "s1", W_RM, cairn_value_str("e1")},
+	        {"del, set", "z/a", "s1", W_DEL, cairn_value_nil()},
+	        {"del, register", "l/a", "fresh", W_DEL, cairn_value_nil()},
+	        {"del, new document", "l/new", "x", W_DEL, cairn_value_nil()},
 	};
 	cairn_buf rb, ra, db, da, cr, cd;
 	cairn_buf_init(&rb, NULL);
@@ -382,21 +398,32 @@ static void test_writes(void **state)
 					break;
 				if (rc != CAIRN_ENOMEM)
 					fail_msg("%s, N=%llu: %s", op->name,
-					         (unsigned long long)n, cairn_err_name(rc));
+					         (unsigned long long)n,
+					         cairn_err_name(rc));
 				enc_rep(w, &ra);
 				enc_delta(wd, &da);
 				if (!same(&rb, &ra))
-					fail_msg("%s, N=%llu: a failed write changed the "
-					         "replica", op->name, (unsigned long long)n);
+					fail_msg("%s, N=%llu: a failed write "
+					         "changed the "
+					         "replica",
+					         op->name,
+					         (unsigned long long)n);
 				if (!same(&db, &da))
-					fail_msg("%s, N=%llu: a failed write changed the "
-					         "delta", op->name, (unsigned long long)n);
+					fail_msg("%s, N=%llu: a failed write "
+					         "changed the "
+					         "delta",
+					         op->name,
+					         (unsigned long long)n);
 				if (cairn_replica_hlc_last(w) != hlc)
-					fail_msg("%s, N=%llu: a failed write moved the clock",
-					         op->name, (unsigned long long)n);
+					fail_msg("%s, N=%llu: a failed write "
+					         "moved the clock",
+					         op->name,
+					         (unsigned long long)n);
 				if (cairn_replica_doc_count(w) != ndocs)
-					fail_msg("%s, N=%llu: a failed write changed the "
-					         "document count", op->name,
+					fail_msg("%s, N=%llu: a failed write "
+					         "changed the "
+					         "document count",
+					         op->name,
 					         (unsigned long long)n);
 			}
 			if (n >= MAX_N)
@@ -405,10 +432,12 @@ static void test_writes(void **state)
 			enc_rep(w, &ra);
 			enc_delta(wd, &da);
 			if (!same(&ra, &cr))
-				fail_msg("%s: the state differs from a clean write",
+				fail_msg("%s: the state differs from a clean "
+				         "write",
 				         op->name);
 			if (!same(&da, &cd))
-				fail_msg("%s: the delta differs from a clean write",
+				fail_msg("%s: the delta differs from a clean "
+				         "write",
 				         op->name);
 		}
 		cairn_replica_free(w);
@@ -445,29 +474,37 @@ static void test_encode(void **state)
 			for (n = 1; n < MAX_N; n++) {
 				cairn_buf b;
 				cairn_buf_init(&b, &FA);
-				assert_int_equal(cairn_buf_append(&b, prefix, sizeof prefix),
-				                 0);
+				assert_int_equal(
+				        cairn_buf_append(&b, prefix,
+				                         sizeof prefix),
+				        0);
 				fail_alloc_arm(&fa, n, mode == 1);
 				int rc = what == 0 ? cairn_replica_encode(w, &b)
 				                   : cairn_delta_encode(d, &b);
 				fail_alloc_disarm(&fa);
 				if (rc == 0) {
-					assert_int_equal(b.len, sizeof prefix + clean.len);
-					assert_memory_equal(b.data + sizeof prefix, clean.data,
-					                    clean.len);
+					assert_int_equal(b.len,
+					                 sizeof prefix +
+					                         clean.len);
+					assert_memory_equal(
+					        b.data + sizeof prefix,
+					        clean.data, clean.len);
 					cairn_buf_free(&b);
 					break;
 				}
 				if (rc != CAIRN_ENOMEM)
 					fail_msg("N=%llu: encode returned %s",
-					         (unsigned long long)n, cairn_err_name(rc));
+					         (unsigned long long)n,
+					         cairn_err_name(rc));
 				if (b.len != sizeof prefix ||
 				    memcmp(b.data, prefix, sizeof prefix) != 0)
-					fail_msg("N=%llu: a failed encode changed the buffer",
+					fail_msg("N=%llu: a failed encode "
+					         "changed the buffer",
 					         (unsigned long long)n);
 				cairn_buf_free(&b);
 			}
-			report(what == 0 ? "cairn_replica_encode" : "cairn_delta_encode",
+			report(what == 0 ? "cairn_replica_encode"
+			                 : "cairn_delta_encode",
 			       mode, n);
 		}
 		/* digests: 0 or ENOMEM, and right when 0 */
@@ -477,16 +514,19 @@ static void test_encode(void **state)
 			uint64_t n;
 			for (n = 1; n < MAX_N; n++) {
 				fail_alloc_arm(&fa, n, mode == 1);
-				int rc = what == 0 ? cairn_replica_digest(w, got)
-				                   : cairn_delta_digest(d, got);
+				int rc = what == 0
+				                 ? cairn_replica_digest(w, got)
+				                 : cairn_delta_digest(d, got);
 				fail_alloc_disarm(&fa);
 				if (rc == 0) {
-					assert_memory_equal(got, want, sizeof want);
+					assert_memory_equal(got, want,
+					                    sizeof want);
 					break;
 				}
 				assert_int_equal(rc, CAIRN_ENOMEM);
 			}
-			report(what == 0 ? "cairn_replica_digest" : "cairn_delta_digest",
+			report(what == 0 ? "cairn_replica_digest"
+			                 : "cairn_delta_digest",
 			       mode, n);
 		}
 		cairn_replica_free(w);
@@ -523,29 +563,41 @@ static void test_state_and_delta_join(void **state)
 				                   : cairn_delta_join(d, big);
 				fail_alloc_disarm(&fa);
 				if (rc != 0 && rc != CAIRN_ENOMEM)
-					fail_msg("N=%llu: returned %s", (unsigned long long)n,
+					fail_msg("N=%llu: returned %s",
+					         (unsigned long long)n,
 					         cairn_err_name(rc));
 				if (rc != 0) {
-					/* a valid part: encodable, and repeating completes */
+					/* a valid part: encodable, and
+					 * repeating completes */
 					enc_delta(d, &got);
-					int rc2 = what == 0 ? cairn_replica_state(w, d)
-					                    : cairn_delta_join(d, big);
+					int rc2 = what == 0
+					                  ? cairn_replica_state(
+					                            w, d)
+					                  : cairn_delta_join(
+					                            d, big);
 					if (rc2 != 0)
-						fail_msg("N=%llu: the repeat returned %s",
-						         (unsigned long long)n, cairn_err_name(rc2));
+						fail_msg("N=%llu: the repeat "
+						         "returned %s",
+						         (unsigned long long)n,
+						         cairn_err_name(rc2));
 				}
 				enc_delta(d, &got);
 				if (!same(&got, &clean))
-					fail_msg("N=%llu (%s): differs from a clean %s",
-					         (unsigned long long)n,
-					         rc ? "after ENOMEM and a repeat" : "success",
-					         what == 0 ? "cairn_replica_state"
-					                   : "cairn_delta_join");
+					fail_msg(
+					        "N=%llu (%s): differs from a "
+					        "clean %s",
+					        (unsigned long long)n,
+					        rc ? "after ENOMEM and a repeat"
+					           : "success",
+					        what == 0
+					                ? "cairn_replica_state"
+					                : "cairn_delta_join");
 				cairn_delta_free(d);
 				if (rc == 0)
 					break;
 			}
-			report(what == 0 ? "cairn_replica_state" : "cairn_delta_join",
+			report(what == 0 ? "cairn_replica_state"
+			                 : "cairn_delta_join",
 			       mode, n);
 		}
 		cairn_replica_free(w);
@@ -604,8 +656,9 @@ static void test_new_and_declare(void **state)
 			if (rc == 0)
 				break;
 			assert_int_equal(rc, CAIRN_ENOMEM);
-			assert_int_equal(cairn_replica_policy(r, "tickets/1", "status"),
-			                 CAIRN_POLICY_LWW);
+			assert_int_equal(
+			        cairn_replica_policy(r, "tickets/1", "status"),
+			        CAIRN_POLICY_LWW);
 		}
 		report("cairn_replica_declare", mode, n);
 		assert_int_equal(cairn_replica_policy(r, "tickets/1", "status"),
@@ -629,12 +682,12 @@ static void test_new_and_declare(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_new_and_declare, reset_base),
-		cmocka_unit_test_setup(test_decode, reset_base),
-		cmocka_unit_test_setup(test_join, reset_base),
-		cmocka_unit_test_setup(test_writes, reset_base),
-		cmocka_unit_test_setup(test_encode, reset_base),
-		cmocka_unit_test_setup(test_state_and_delta_join, reset_base),
+	        cmocka_unit_test_setup(test_new_and_declare, reset_base),
+	        cmocka_unit_test_setup(test_decode, reset_base),
+	        cmocka_unit_test_setup(test_join, reset_base),
+	        cmocka_unit_test_setup(test_writes, reset_base),
+	        cmocka_unit_test_setup(test_encode, reset_base),
+	        cmocka_unit_test_setup(test_state_and_delta_join, reset_base),
 	};
 	return cmocka_run_group_tests(tests, setup_fixtures, teardown_fixtures);
 }

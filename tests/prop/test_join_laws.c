@@ -43,11 +43,9 @@ static const struct {
 	const char *prefix, *field;
 	cairn_policy policy;
 } decls[] = {
-	{"l/", NULL, CAIRN_POLICY_LWW},
-	{"f/", NULL, CAIRN_POLICY_FWW},
-	{"p/", NULL, CAIRN_POLICY_PRIORITY},
-	{"m/", NULL, CAIRN_POLICY_MULTI},
-	{"l/", "z", CAIRN_POLICY_MULTI},
+        {"l/", NULL, CAIRN_POLICY_LWW},      {"f/", NULL, CAIRN_POLICY_FWW},
+        {"p/", NULL, CAIRN_POLICY_PRIORITY}, {"m/", NULL, CAIRN_POLICY_MULTI},
+        {"l/", "z", CAIRN_POLICY_MULTI},
 };
 #define NDECLS 5
 
@@ -72,15 +70,20 @@ typedef struct law {
 
 static const char *g_prog = "./cairn-test-join_laws";
 
+/* statistics: bytes of a ⊔ b, how many differ from a, and a's bytes */
+static uint64_t g_bytes, g_distinct;
+static cairn_buf g_a_bytes;
+
 static void fail(law *L, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4), noreturn));
+        __attribute__((format(printf, 3, 4), noreturn));
 
 static void fail(law *L, int line, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "FAIL test_join_laws seed %llu (test_join_laws.c:%d) "
-	        "[%s]: ", (unsigned long long)L->seed, line,
-	        L->what ? L->what : "");
+	fprintf(stderr,
+	        "FAIL test_join_laws seed %llu (test_join_laws.c:%d) "
+	        "[%s]: ",
+	        (unsigned long long)L->seed, line, L->what ? L->what : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -89,18 +92,18 @@ static void fail(law *L, int line, const char *fmt, ...)
 	longjmp(L->fail, 1);
 }
 
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			fail(L, __LINE__, __VA_ARGS__);                       \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			fail(L, __LINE__, __VA_ARGS__);                        \
 	} while (0)
 
-#define OK(call)                                                              \
-	do {                                                                  \
-		int rc_ = (call);                                             \
-		if (rc_ != 0)                                                 \
-			fail(L, __LINE__, "%s returned %s", #call,            \
-			     cairn_err_name(rc_));                            \
+#define OK(call)                                                               \
+	do {                                                                   \
+		int rc_ = (call);                                              \
+		if (rc_ != 0)                                                  \
+			fail(L, __LINE__, "%s returned %s", #call,             \
+			     cairn_err_name(rc_));                             \
 	} while (0)
 
 static cairn_value random_value(law *L)
@@ -158,25 +161,25 @@ static int random_write(law *L, cairn_replica *r, cairn_delta *d)
 		size_t n = 0;
 		int rc;
 		switch (rng_below(&L->g, 10)) {
-		case 0: case 1: case 2:
-			rc = cairn_doc_set(doc, f, &v, L->now, d);
-			break;
-		case 3: case 4: case 5:
-			rc = cairn_doc_add(doc, f, &v, d);
-			break;
-		case 6: case 7:
-			if (cairn_doc_members(doc, f, mem, 64, &n) == 0 && n > 0)
+		case 0:
+		case 1:
+		case 2: rc = cairn_doc_set(doc, f, &v, L->now, d); break;
+		case 3:
+		case 4:
+		case 5: rc = cairn_doc_add(doc, f, &v, d); break;
+		case 6:
+		case 7:
+			if (cairn_doc_members(doc, f, mem, 64, &n) == 0 &&
+			    n > 0)
 				v = mem[rng_below(&L->g, n)];
 			rc = cairn_doc_rm(doc, f, &v, d);
 			break;
-		default:
-			rc = cairn_doc_del(doc, f, d);
-			break;
+		default: rc = cairn_doc_del(doc, f, d); break;
 		}
 		if (rc == 0)
 			return 0;
 		CHECK(rc == CAIRN_EKIND || rc == CAIRN_EEXIST ||
-		          rc == CAIRN_ENOTFOUND,
+		              rc == CAIRN_ENOTFOUND,
 		      "a write returned %s", cairn_err_name(rc));
 	}
 	return -1;
@@ -223,13 +226,13 @@ static void history(law *L)
 		bool dup;
 		do {
 			L->ids[i] = rng_pct(&L->g, 50) ? rng_range(&L->g, 1, 5)
-			                                : rng_u64(&L->g) | 1;
+			                               : rng_u64(&L->g) | 1;
 			dup = false;
 			for (int j = 0; j < i; j++)
 				dup = dup || L->ids[j] == L->ids[i];
 		} while (dup);
-		L->rep[i] = new_replica(L, L->ids[i],
-		                        (uint8_t)rng_below(&L->g, 2));
+		L->rep[i] =
+		        new_replica(L, L->ids[i], (uint8_t)rng_below(&L->g, 2));
 	}
 	/* pending deliveries: (delta, target) pairs delivered later or never */
 	struct pending {
@@ -261,8 +264,8 @@ static void history(law *L)
 		/* deliver some pending ones, out of order */
 		while (npend > 0 && rng_pct(&L->g, 40)) {
 			int i = (int)rng_below(&L->g, (uint64_t)npend);
-			OK(cairn_replica_join(L->rep[pend[i].to], L->hist[pend[i].h],
-			                      L->now));
+			OK(cairn_replica_join(L->rep[pend[i].to],
+			                      L->hist[pend[i].h], L->now));
 			pend[i] = pend[--npend];
 		}
 		if (rng_pct(&L->g, 8)) {
@@ -299,14 +302,19 @@ static void laws(law *L, cairn_buf *b1, cairn_buf *b2, cairn_buf *b3)
 	}
 	/* rotate which replica plays a, b, c */
 	int ia = (int)rng_below(&L->g, NREP);
-	cairn_delta *a = st[ia], *b = st[(ia + 1) % NREP], *c = st[(ia + 2) % NREP];
+	cairn_delta *a = st[ia], *b = st[(ia + 1) % NREP],
+	            *c = st[(ia + 2) % NREP];
 	uint8_t g1[CAIRN_DIGEST_BYTES], g2[CAIRN_DIGEST_BYTES];
 
+	/* how often a ⊔ b differs from a (the triple is not trivial) */
+	enc_delta(L, a, &g_a_bytes);
 	L->what = "commutativity (deltas)";
 	cairn_delta *ab = djoin(L, a, b), *ba = djoin(L, b, a);
 	enc_delta(L, ab, b1);
 	enc_delta(L, ba, b2);
 	CHECK(same(b1, b2), "a⊔b != b⊔a");
+	g_bytes += b1->len;
+	g_distinct += !same(b1, &g_a_bytes);
 	OK(cairn_delta_digest(ab, g1));
 	OK(cairn_delta_digest(ba, g2));
 	CHECK(memcmp(g1, g2, sizeof g1) == 0, "digests differ");
@@ -377,7 +385,8 @@ static void laws(law *L, cairn_buf *b1, cairn_buf *b2, cairn_buf *b3)
 			OK(cairn_replica_join(m2, d2, L->now));
 		enc_rep(L, m1, b1);
 		enc_rep(L, m2, b2);
-		CHECK(same(b1, b2), "mutated copy != copy joined with the deltas");
+		CHECK(same(b1, b2),
+		      "mutated copy != copy joined with the deltas");
 	}
 
 	L->what = "folding deltas first";
@@ -450,6 +459,7 @@ int main(int argc, char **argv)
 	cairn_buf_init(&b1, NULL);
 	cairn_buf_init(&b2, NULL);
 	cairn_buf_init(&b3, NULL);
+	cairn_buf_init(&g_a_bytes, NULL);
 	clock_t t0 = clock();
 	int failures = 0;
 	uint64_t passed = 0;
@@ -464,8 +474,12 @@ int main(int argc, char **argv)
 	cairn_buf_free(&b1);
 	cairn_buf_free(&b2);
 	cairn_buf_free(&b3);
-	printf("test_join_laws: %llu/%llu triples passed, %.1f s\n",
+	printf("test_join_laws: %llu/%llu triples passed, %.1f s; a⊔b: %.0f "
+	       "bytes on average, != a in %llu\n",
 	       (unsigned long long)passed, (unsigned long long)count,
-	       (double)(clock() - t0) / CLOCKS_PER_SEC);
+	       (double)(clock() - t0) / CLOCKS_PER_SEC,
+	       count ? (double)g_bytes / (double)count : 0.0,
+	       (unsigned long long)g_distinct);
+	cairn_buf_free(&g_a_bytes);
 	return failures ? 1 : 0;
 }

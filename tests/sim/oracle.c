@@ -18,38 +18,56 @@ static const uint8_t s_eacute[] = {0xc3, 0xa9};
 static const uint8_t s_empty[1] = {0};
 static const uint8_t b_00ff[] = {0x00, 0xff};
 
-#define V_NIL {.type = CAIRN_NIL}
-#define V_BOOL(x) {.type = CAIRN_BOOL, .as.b = (x)}
-#define V_INT(x) {.type = CAIRN_INT, .as.i = (x)}
-#define V_FLT(x) {.type = CAIRN_FLOAT, .as.f = (x)}
-#define V_STR(p, n) {.type = CAIRN_STR, .as.bytes = {(p), (n)}}
-#define V_BIN(p, n) {.type = CAIRN_BIN, .as.bytes = {(p), (n)}}
+#define V_NIL                                                                  \
+	{                                                                      \
+		.type = CAIRN_NIL                                              \
+	}
+#define V_BOOL(x)                                                              \
+	{                                                                      \
+		.type = CAIRN_BOOL, .as.b = (x)                                \
+	}
+#define V_INT(x)                                                               \
+	{                                                                      \
+		.type = CAIRN_INT, .as.i = (x)                                 \
+	}
+#define V_FLT(x)                                                               \
+	{                                                                      \
+		.type = CAIRN_FLOAT, .as.f = (x)                               \
+	}
+#define V_STR(p, n)                                                            \
+	{                                                                      \
+		.type = CAIRN_STR, .as.bytes = {(p), (n) }                     \
+	}
+#define V_BIN(p, n)                                                            \
+	{                                                                      \
+		.type = CAIRN_BIN, .as.bytes = {(p), (n) }                     \
+	}
 
 /* NaNs with other payloads are patched in at first use (see orc_elem). */
 static cairn_value values[] = {
-	V_INT(1),                 /* 0  hot */
-	V_STR(s_a, 1),            /* 1  hot */
-	V_NIL,                    /* 2  hot */
-	V_FLT(0.0),               /* 3  hot: canonical NaN, patched */
-	V_FLT(0.0),               /* 4  hot: negative NaN, patched */
-	V_BOOL(true),             /* 5  hot */
-	V_BOOL(false),            /* 6 */
-	V_INT(0),                 /* 7 */
-	V_INT(-7),                /* 8 */
-	V_INT(INT64_MIN),         /* 9 */
-	V_FLT(0.0),               /* 10 */
-	V_FLT(-0.0),              /* 11 */
-	V_FLT(1.0),               /* 12 (not the element 1) */
-	V_FLT(INFINITY),          /* 13 */
-	V_FLT(0.0),               /* 14 signalling-payload NaN, patched */
-	V_STR(s_empty, 0),        /* 15 */
-	V_STR(s_ab, 2),           /* 16 */
-	V_STR(s_b, 1),            /* 17 */
-	V_STR(s_eacute, 2),       /* 18 */
-	V_BIN(s_empty, 0),        /* 19 */
-	V_BIN(s_a, 1),            /* 20 (not the string "a") */
-	V_BIN(b_00ff, 2),         /* 21 */
-	V_INT(INT64_MAX),         /* 22 */
+        V_INT(1),           /* 0  hot */
+        V_STR(s_a, 1),      /* 1  hot */
+        V_NIL,              /* 2  hot */
+        V_FLT(0.0),         /* 3  hot: canonical NaN, patched */
+        V_FLT(0.0),         /* 4  hot: negative NaN, patched */
+        V_BOOL(true),       /* 5  hot */
+        V_BOOL(false),      /* 6 */
+        V_INT(0),           /* 7 */
+        V_INT(-7),          /* 8 */
+        V_INT(INT64_MIN),   /* 9 */
+        V_FLT(0.0),         /* 10 */
+        V_FLT(-0.0),        /* 11 */
+        V_FLT(1.0),         /* 12 (not the element 1) */
+        V_FLT(INFINITY),    /* 13 */
+        V_FLT(0.0),         /* 14 signalling-payload NaN, patched */
+        V_STR(s_empty, 0),  /* 15 */
+        V_STR(s_ab, 2),     /* 16 */
+        V_STR(s_b, 1),      /* 17 */
+        V_STR(s_eacute, 2), /* 18 */
+        V_BIN(s_empty, 0),  /* 19 */
+        V_BIN(s_a, 1),      /* 20 (not the string "a") */
+        V_BIN(b_00ff, 2),   /* 21 */
+        V_INT(INT64_MAX),   /* 22 */
 };
 
 #define NVALUES ((int)(sizeof values / sizeof values[0]))
@@ -110,7 +128,8 @@ static int64_t float_key(double f)
 	uint64_t u;
 	memcpy(&u, &f, sizeof u);
 	if (u >> 63)
-		return (int64_t)~u | INT64_MIN; /* negative: reverse magnitude */
+		return (int64_t)~u |
+		       INT64_MIN; /* negative: reverse magnitude */
 	return (int64_t)u;
 }
 
@@ -120,12 +139,9 @@ int orc_value_cmp(const cairn_value *a, const cairn_value *b)
 	if (ta != tb)
 		return ta < tb ? -1 : 1;
 	switch (a->type) {
-	case CAIRN_NIL:
-		return 0;
-	case CAIRN_BOOL:
-		return (int)a->as.b - (int)b->as.b;
-	case CAIRN_INT:
-		return a->as.i < b->as.i ? -1 : a->as.i > b->as.i;
+	case CAIRN_NIL: return 0;
+	case CAIRN_BOOL: return (int)a->as.b - (int)b->as.b;
+	case CAIRN_INT: return a->as.i < b->as.i ? -1 : a->as.i > b->as.i;
 	case CAIRN_FLOAT: {
 		bool na = isnan(a->as.f), nb = isnan(b->as.f);
 		if (na || nb)
@@ -155,13 +171,14 @@ const char *orc_value_str(const cairn_value *v, char *buf, size_t n)
 	case CAIRN_FLOAT: {
 		uint64_t u;
 		memcpy(&u, &v->as.f, sizeof u);
-		snprintf(buf, n, "%g(0x%016llx)", v->as.f, (unsigned long long)u);
+		snprintf(buf, n, "%g(0x%016llx)", v->as.f,
+		         (unsigned long long)u);
 		break;
 	}
 	case CAIRN_STR:
 	case CAIRN_BIN: {
-		size_t k = (size_t)snprintf(buf, n, "%s\"",
-		                            v->type == CAIRN_STR ? "str" : "bin");
+		size_t k = (size_t)snprintf(
+		        buf, n, "%s\"", v->type == CAIRN_STR ? "str" : "bin");
 		for (size_t i = 0; i < v->as.bytes.len && k + 5 < n; i++)
 			k += (size_t)snprintf(buf + k, n - k, "\\x%02x",
 			                      v->as.bytes.ptr[i]);
@@ -220,7 +237,7 @@ int orc_init(orc *o, const char *const *docs, int ndocs,
 	for (int d = 0; d < ndocs; d++)
 		for (int f = 0; f < nfields; f++)
 			o->policy[d * nfields + f] =
-			    orc_policy_of(o, docs[d], fields[f]);
+			        orc_policy_of(o, docs[d], fields[f]);
 	return 0;
 }
 
@@ -313,7 +330,8 @@ size_t orc_observed(const orc *o, const orc_know *k, int doc, int field,
 		if (!orc_live(k, id))
 			continue;
 		if (kind == ORC_ADD || kind == ORC_RM) {
-			if (e->kind != ORC_ADD || orc_elem(e->val) != orc_elem(val))
+			if (e->kind != ORC_ADD ||
+			    orc_elem(e->val) != orc_elem(val))
 				continue;
 		}
 		out[n++] = id;
@@ -425,15 +443,16 @@ void orc_view_of(const orc *o, const orc_know *k, int doc, int field,
 	for (size_t i = 0; i < o->df_n[di]; i++) {
 		int id = o->df[di][i];
 		const orc_op *e = &o->ops[id];
-		if ((e->kind != ORC_SET && e->kind != ORC_ADD) || !orc_live(k, id))
+		if ((e->kind != ORC_SET && e->kind != ORC_ADD) ||
+		    !orc_live(k, id))
 			continue;
 		if (e->kind == ORC_SET) {
 			/* insertion in preference order */
 			size_t j = out->nvals++;
 			if (j >= ORC_MAX_LIVE)
 				abort();
-			while (j > 0 &&
-			       pref_cmp(o, out->policy, id, out->vals[j - 1]) < 0) {
+			while (j > 0 && pref_cmp(o, out->policy, id,
+			                         out->vals[j - 1]) < 0) {
 				out->vals[j] = out->vals[j - 1];
 				j--;
 			}
@@ -449,9 +468,10 @@ void orc_view_of(const orc *o, const orc_know *k, int doc, int field,
 			j = out->nmembers++;
 			if (j >= ORC_MAX_LIVE)
 				abort();
-			while (j > 0 && orc_value_cmp(&orc_values[c],
-			                              &orc_values[out->members[j - 1]]) <
-			                    0) {
+			while (j > 0 &&
+			       orc_value_cmp(&orc_values[c],
+			                     &orc_values[out->members[j - 1]]) <
+			               0) {
 				out->members[j] = out->members[j - 1];
 				j--;
 			}
@@ -459,7 +479,7 @@ void orc_view_of(const orc *o, const orc_know *k, int doc, int field,
 		}
 	}
 	out->conflict = out->nvals > 0 && out->nmembers > 0;
-	out->kind = out->nvals > 0     ? CAIRN_KIND_REGISTER
+	out->kind = out->nvals > 0      ? CAIRN_KIND_REGISTER
 	            : out->nmembers > 0 ? CAIRN_KIND_SET
 	                                : CAIRN_KIND_NONE;
 }

@@ -99,7 +99,7 @@ typedef struct orc {
 	/* op ids per (doc, field), in issue order */
 	int **df;
 	size_t *df_n;
-	uint64_t *setmask; /* ops that are register writes */
+	uint64_t *setmask;    /* ops that are register writes */
 	cairn_policy *policy; /* per (doc, field) */
 } orc;
 
@@ -118,7 +118,8 @@ typedef struct orc_view {
 	cairn_policy policy;
 	bool conflict;
 	size_t nvals;
-	int vals[ORC_MAX_LIVE]; /* live register writes (op ids), winner first */
+	int vals[ORC_MAX_LIVE]; /* live register writes (op ids), winner first
+	                         */
 	size_t nmembers;
 	int members[ORC_MAX_LIVE]; /* element classes, canonical order */
 } orc_view;

@@ -27,6 +27,7 @@
  * More seeds:      CAIRN_SIM_SEEDS=<count> ./cairn-test-sim_r<N>
  * More ops a seed: CAIRN_SIM_OPS=<count> ./cairn-test-sim_r<N>
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,8 +51,8 @@
 #define WINDOW 8 /* reorder window */
 
 static const char *const doc_names[] = {
-	"l/0", "l/1", "l/2", "f/0", "f/1", "f/2", "p/0",
-	"p/1", "p/2", "m/0", "m/1", "m/2", "z/0",
+        "l/0", "l/1", "l/2", "f/0", "f/1", "f/2", "p/0",
+        "p/1", "p/2", "m/0", "m/1", "m/2", "z/0",
 };
 #define NDOCS ((int)(sizeof doc_names / sizeof doc_names[0]))
 
@@ -65,10 +66,10 @@ static const char *const field_names[] = {"w", "x", "y", "z"};
  * the field, so it beats "m/1" for m/1.y. "z/0" falls back to lww.
  */
 static const orc_decl decls[] = {
-	{"l/", NULL, CAIRN_POLICY_LWW},      {"f/", NULL, CAIRN_POLICY_FWW},
-	{"p/", NULL, CAIRN_POLICY_PRIORITY}, {"m/", NULL, CAIRN_POLICY_MULTI},
-	{"l/", "x", CAIRN_POLICY_MULTI},     {"m/1", NULL, CAIRN_POLICY_FWW},
-	{"m/", "y", CAIRN_POLICY_PRIORITY},
+        {"l/", NULL, CAIRN_POLICY_LWW},      {"f/", NULL, CAIRN_POLICY_FWW},
+        {"p/", NULL, CAIRN_POLICY_PRIORITY}, {"m/", NULL, CAIRN_POLICY_MULTI},
+        {"l/", "x", CAIRN_POLICY_MULTI},     {"m/1", NULL, CAIRN_POLICY_FWW},
+        {"m/", "y", CAIRN_POLICY_PRIORITY},
 };
 #define NDECLS ((int)(sizeof decls / sizeof decls[0]))
 
@@ -83,7 +84,7 @@ static const char *g_prog = "./cairn-test-sim_rN";
 typedef struct msg {
 	int from;
 	int op;         /* op id, or -1 for a whole state */
-	uint8_t *bytes; /* a state's bytes (owned); an op's live in s->op_bytes */
+	uint8_t *bytes; /* a state's bytes (owned; an op's are in op_bytes) */
 	size_t len;
 	uint64_t *recv; /* a state's sender knowledge (owned) */
 	uint64_t *killed;
@@ -107,8 +108,8 @@ typedef struct replica {
 
 typedef struct stats {
 	uint64_t seeds, ops, refused[4], refused_by_rc[16], deliveries, dropped,
-	    duplicated, states_shipped, skew_checks, conflicts, multi_fields,
-	    live_values, live_members, converged_early, state_bytes;
+	        duplicated, states_shipped, skew_checks, conflicts,
+	        multi_fields, live_values, live_members, state_bytes;
 	uint64_t rounds_hist[4];
 	uint64_t max_queue;
 } stats;
@@ -132,17 +133,82 @@ typedef struct sim {
 	bool lossless; /* the final exchange: no drops, no duplicates */
 	stats *st;
 	jmp_buf fail;
-	char where[160];
+	/* what the harness is doing, for failure messages (formatted lazily:
+	 * hot paths only store numbers) */
+	struct {
+		enum {
+			AT_TEXT,
+			AT_DELIVER,
+			AT_BEFORE,
+			AT_WRITE,
+			AT_AFTER
+		} kind;
+		int op, from, to, ri, doc, field, val;
+		orc_kind okind;
+		char text[96];
+	} at;
 } sim;
 
 static void fail(sim *s, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4), noreturn));
+        __attribute__((format(printf, 3, 4), noreturn));
+
+static const char *where_str(const sim *s, char *buf, size_t n)
+{
+	char v[128];
+	const char *doc = s->at.doc >= 0 ? doc_names[s->at.doc] : "?";
+	const char *fn = s->at.field >= 0 ? field_names[s->at.field] : "?";
+	const char *val =
+	        s->at.okind == ORC_DEL
+	                ? ""
+	                : orc_value_str(&orc_values[s->at.val], v, sizeof v);
+	switch (s->at.kind) {
+	case AT_DELIVER:
+		if (s->at.op >= 0)
+			snprintf(buf, n, "deliver op %d from replica %d to %d",
+			         s->at.op, s->at.from, s->at.to);
+		else
+			snprintf(buf, n,
+			         "deliver the state of replica %d to %d",
+			         s->at.from, s->at.to);
+		break;
+	case AT_BEFORE:
+		snprintf(buf, n, "before a write by replica %d on %s.%s",
+		         s->at.ri, doc, fn);
+		break;
+	case AT_WRITE:
+		snprintf(buf, n, "replica %d: %s %s.%s %s", s->at.ri,
+		         orc_kind_names[s->at.okind], doc, fn, val);
+		break;
+	case AT_AFTER:
+		snprintf(buf, n, "after op %d: replica %d %s %s.%s %s",
+		         s->at.op, s->at.ri, orc_kind_names[s->at.okind], doc,
+		         fn, val);
+		break;
+	default: snprintf(buf, n, "%s", s->at.text); break;
+	}
+	return buf;
+}
+
+/* A free-form "where" for the rare paths. */
+static void at_text(sim *s, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void at_text(sim *s, const char *fmt, ...)
+{
+	va_list ap;
+	s->at.kind = AT_TEXT;
+	va_start(ap, fmt);
+	vsnprintf(s->at.text, sizeof s->at.text, fmt, ap);
+	va_end(ap);
+}
 
 static void fail(sim *s, int line, const char *fmt, ...)
 {
 	va_list ap;
+	char where[256];
 	fprintf(stderr, "FAIL sim_r%d seed %llu step %zu (sim.c:%d) [%s]: ", R,
-	        (unsigned long long)s->seed, s->step, line, s->where);
+	        (unsigned long long)s->seed, s->step, line,
+	        where_str(s, where, sizeof where));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -151,18 +217,19 @@ static void fail(sim *s, int line, const char *fmt, ...)
 	longjmp(s->fail, 1);
 }
 
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			fail(s, __LINE__, __VA_ARGS__);                       \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			fail(s, __LINE__, __VA_ARGS__);                        \
 	} while (0)
 
-#define CHECK_RC(call, want)                                                  \
-	do {                                                                  \
-		int rc_ = (call);                                             \
-		if (rc_ != (want))                                            \
-			fail(s, __LINE__, "%s returned %s, expected %s", #call, \
-			     cairn_err_name(rc_), cairn_err_name(want));      \
+#define CHECK_RC(call, want)                                                   \
+	do {                                                                   \
+		int rc_ = (call);                                              \
+		if (rc_ != (want))                                             \
+			fail(s, __LINE__, "%s returned %s, expected %s",       \
+			     #call, cairn_err_name(rc_),                       \
+			     cairn_err_name(want));                            \
 	} while (0)
 
 static uint64_t now_of(const sim *s, int i)
@@ -175,9 +242,26 @@ static const char *vstr(const cairn_value *v, char *buf, size_t n)
 	return orc_value_str(v, buf, n);
 }
 
+/*
+ * a (read from a replica) equals b (from the universe). Every NaN reads
+ * back as one canonical NaN: the first one read fixes its bits.
+ */
 static bool value_eq(const cairn_value *a, const cairn_value *b)
 {
-	return a->type == b->type && orc_value_cmp(a, b) == 0;
+	static uint64_t nan_bits;
+	static bool nan_seen;
+	if (a->type != b->type || orc_value_cmp(a, b) != 0)
+		return false;
+	if (a->type == CAIRN_FLOAT && isnan(a->as.f)) {
+		uint64_t bits;
+		memcpy(&bits, &a->as.f, sizeof bits);
+		if (!nan_seen) {
+			nan_bits = bits;
+			nan_seen = true;
+		}
+		return bits == nan_bits;
+	}
+	return true;
 }
 
 /* ---- view checks ------------------------------------------------------ */
@@ -200,8 +284,8 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 	char b1[128], b2[128];
 	if (doc == NULL) {
 		CHECK(e->kind == CAIRN_KIND_NONE,
-		      "replica %d has no document %s but %s.%s should be a %s", ri,
-		      doc_names[d], doc_names[d], fn, kind_name(e->kind));
+		      "replica %d has no document %s but %s.%s should be a %s",
+		      ri, doc_names[d], doc_names[d], fn, kind_name(e->kind));
 		return;
 	}
 	cairn_field_info info;
@@ -209,31 +293,35 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 	int rc = cairn_doc_field_info(doc, fn, &info);
 	if (e->kind == CAIRN_KIND_NONE) {
 		CHECK(rc == CAIRN_ENOTFOUND,
-		      "replica %d %s.%s: field_info %s (kind %s, %zu values, %zu "
+		      "replica %d %s.%s: field_info %s (kind %s, %zu values, "
+		      "%zu "
 		      "members), expected no live content",
 		      ri, doc_names[d], fn, cairn_err_name(rc),
-		      rc == 0 ? kind_name(info.kind) : "-", rc == 0 ? info.values : 0,
-		      rc == 0 ? info.members : 0);
+		      rc == 0 ? kind_name(info.kind) : "-",
+		      rc == 0 ? info.values : 0, rc == 0 ? info.members : 0);
 	} else {
-		CHECK(rc == 0, "replica %d %s.%s: field_info %s, expected a %s", ri,
-		      doc_names[d], fn, cairn_err_name(rc), kind_name(e->kind));
+		CHECK(rc == 0, "replica %d %s.%s: field_info %s, expected a %s",
+		      ri, doc_names[d], fn, cairn_err_name(rc),
+		      kind_name(e->kind));
 		CHECK(info.kind == e->kind && info.values == e->nvals &&
-		          info.members == e->nmembers &&
-		          info.kind_conflict == e->conflict &&
-		          info.policy == e->policy,
-		      "replica %d %s.%s: field_info kind %s values %zu members %zu "
+		              info.members == e->nmembers &&
+		              info.kind_conflict == e->conflict &&
+		              info.policy == e->policy,
+		      "replica %d %s.%s: field_info kind %s values %zu members "
+		      "%zu "
 		      "conflict %d policy %s; expected %s %zu %zu %d %s",
 		      ri, doc_names[d], fn, kind_name(info.kind), info.values,
 		      info.members, (int)info.kind_conflict,
-		      cairn_policy_name(info.policy), kind_name(e->kind), e->nvals,
-		      e->nmembers, (int)e->conflict, cairn_policy_name(e->policy));
+		      cairn_policy_name(info.policy), kind_name(e->kind),
+		      e->nvals, e->nmembers, (int)e->conflict,
+		      cairn_policy_name(e->policy));
 	}
 
 	/* register reads */
 	cairn_value v;
 	cairn_stamp st;
 	rc = cairn_doc_get(doc, fn, &v, &st);
-	int want = e->kind == CAIRN_KIND_NONE ? CAIRN_ENOTFOUND
+	int want = e->kind == CAIRN_KIND_NONE  ? CAIRN_ENOTFOUND
 	           : e->kind == CAIRN_KIND_SET ? CAIRN_EKIND
 	                                       : 0;
 	CHECK(rc == want, "replica %d %s.%s: get %s, expected %s", ri,
@@ -244,7 +332,7 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 	if (want == 0) {
 		const orc_op *w = &s->o.ops[e->vals[0]];
 		CHECK(value_eq(&v, &orc_values[w->val]) && st.hlc == w->hlc &&
-		          st.replica == w->rid && st.priority == w->prio,
+		              st.replica == w->rid && st.priority == w->prio,
 		      "replica %d %s.%s (%s): get %s @(hlc %llx, replica %llx, "
 		      "prio %u), expected %s @(%llx, %llx, %u) of %zu live",
 		      ri, doc_names[d], fn, cairn_policy_name(e->policy),
@@ -254,12 +342,14 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 		      (unsigned long long)w->hlc, (unsigned long long)w->rid,
 		      w->prio, e->nvals);
 		if (e->nvals > 1) {
-			rc = cairn_doc_get_all(doc, fn, vals, stamps, e->nvals - 1,
-			                       &n);
+			rc = cairn_doc_get_all(doc, fn, vals, stamps,
+			                       e->nvals - 1, &n);
 			CHECK(rc == CAIRN_ESPACE && n == e->nvals,
-			      "replica %d %s.%s: get_all with a short array: %s n=%zu, "
+			      "replica %d %s.%s: get_all with a short array: "
+			      "%s n=%zu, "
 			      "expected CAIRN_ESPACE n=%zu",
-			      ri, doc_names[d], fn, cairn_err_name(rc), n, e->nvals);
+			      ri, doc_names[d], fn, cairn_err_name(rc), n,
+			      e->nvals);
 		}
 	}
 	n = 12345;
@@ -267,24 +357,28 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 	CHECK(rc == want, "replica %d %s.%s: get_all %s, expected %s", ri,
 	      doc_names[d], fn, cairn_err_name(rc), cairn_err_name(want));
 	if (want == 0) {
-		CHECK(n == e->nvals, "replica %d %s.%s: get_all gave %zu values, "
-		      "expected %zu", ri, doc_names[d], fn, n, e->nvals);
+		CHECK(n == e->nvals,
+		      "replica %d %s.%s: get_all gave %zu values, "
+		      "expected %zu",
+		      ri, doc_names[d], fn, n, e->nvals);
 		for (size_t i = 0; i < n; i++) {
 			const orc_op *w = &s->o.ops[e->vals[i]];
 			CHECK(value_eq(&vals[i], &orc_values[w->val]) &&
-			          stamps[i].hlc == w->hlc &&
-			          stamps[i].replica == w->rid &&
-			          stamps[i].priority == w->prio,
-			      "replica %d %s.%s (%s): get_all[%zu] = %s @(%llx, %llx, "
+			              stamps[i].hlc == w->hlc &&
+			              stamps[i].replica == w->rid &&
+			              stamps[i].priority == w->prio,
+			      "replica %d %s.%s (%s): get_all[%zu] = %s "
+			      "@(%llx, %llx, "
 			      "%u), expected %s @(%llx, %llx, %u)",
-			      ri, doc_names[d], fn, cairn_policy_name(e->policy), i,
+			      ri, doc_names[d], fn,
+			      cairn_policy_name(e->policy), i,
 			      vstr(&vals[i], b1, sizeof b1),
 			      (unsigned long long)stamps[i].hlc,
 			      (unsigned long long)stamps[i].replica,
 			      stamps[i].priority,
 			      vstr(&orc_values[w->val], b2, sizeof b2),
-			      (unsigned long long)w->hlc, (unsigned long long)w->rid,
-			      w->prio);
+			      (unsigned long long)w->hlc,
+			      (unsigned long long)w->rid, w->prio);
 		}
 	}
 
@@ -295,18 +389,24 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 	CHECK(rc == want, "replica %d %s.%s: members %s, expected %s", ri,
 	      doc_names[d], fn, cairn_err_name(rc), cairn_err_name(want));
 	if (want == 0) {
-		CHECK(n == e->nmembers, "replica %d %s.%s: %zu members, expected "
-		      "%zu", ri, doc_names[d], fn, n, e->nmembers);
+		CHECK(n == e->nmembers,
+		      "replica %d %s.%s: %zu members, expected "
+		      "%zu",
+		      ri, doc_names[d], fn, n, e->nmembers);
 		for (size_t i = 0; i < n; i++)
 			CHECK(value_eq(&vals[i], &orc_values[e->members[i]]),
-			      "replica %d %s.%s: member[%zu] = %s, expected %s", ri,
-			      doc_names[d], fn, i, vstr(&vals[i], b1, sizeof b1),
+			      "replica %d %s.%s: member[%zu] = %s, expected %s",
+			      ri, doc_names[d], fn, i,
+			      vstr(&vals[i], b1, sizeof b1),
 			      vstr(&orc_values[e->members[i]], b2, sizeof b2));
 		if (e->nmembers > 0) {
-			rc = cairn_doc_members(doc, fn, vals, e->nmembers - 1, &n);
+			rc = cairn_doc_members(doc, fn, vals, e->nmembers - 1,
+			                       &n);
 			CHECK(rc == CAIRN_ESPACE && n == e->nmembers,
-			      "replica %d %s.%s: members with a short array: %s "
-			      "n=%zu", ri, doc_names[d], fn, cairn_err_name(rc), n);
+			      "replica %d %s.%s: members with a short array: "
+			      "%s "
+			      "n=%zu",
+			      ri, doc_names[d], fn, cairn_err_name(rc), n);
 		}
 	}
 	/* contains: a member (if any) and one more value */
@@ -324,8 +424,9 @@ static void check_field(sim *s, int ri, const cairn_doc *doc, int d, int f,
 				if (e->members[j] == orc_elem(i))
 					wc = 1;
 		}
-		CHECK(c == wc, "replica %d %s.%s: contains(%s) = %d, expected %d",
-		      ri, doc_names[d], fn, vstr(&orc_values[i], b1, sizeof b1), c,
+		CHECK(c == wc,
+		      "replica %d %s.%s: contains(%s) = %d, expected %d", ri,
+		      doc_names[d], fn, vstr(&orc_values[i], b1, sizeof b1), c,
 		      wc);
 	}
 }
@@ -341,7 +442,8 @@ static void check_replica(sim *s, int ri, const orc_know *k)
 		int rc = cairn_replica_find(r, doc_names[d], &doc);
 		CHECK(rc == (known ? 0 : CAIRN_ENOTFOUND),
 		      "replica %d find(%s) = %s, but it %s history there", ri,
-		      doc_names[d], cairn_err_name(rc), known ? "has" : "has no");
+		      doc_names[d], cairn_err_name(rc),
+		      known ? "has" : "has no");
 		if (known)
 			expect_docs++;
 		const char *want_fields[NFIELDS];
@@ -361,12 +463,14 @@ static void check_replica(sim *s, int ri, const orc_know *k)
 		const char *names[NFIELDS + 4];
 		size_t n = 999;
 		rc = cairn_doc_fields(doc, names, NFIELDS + 4, &n);
-		CHECK(rc == 0 && n == nf, "replica %d %s: fields %s n=%zu, "
-		      "expected %zu", ri, doc_names[d], cairn_err_name(rc), n, nf);
+		CHECK(rc == 0 && n == nf,
+		      "replica %d %s: fields %s n=%zu, "
+		      "expected %zu",
+		      ri, doc_names[d], cairn_err_name(rc), n, nf);
 		for (size_t i = 0; i < n; i++)
 			CHECK(strcmp(names[i], want_fields[i]) == 0,
-			      "replica %d %s: fields[%zu] = %s, expected %s", ri,
-			      doc_names[d], i, names[i], want_fields[i]);
+			      "replica %d %s: fields[%zu] = %s, expected %s",
+			      ri, doc_names[d], i, names[i], want_fields[i]);
 		CHECK(strcmp(cairn_doc_id(doc), doc_names[d]) == 0,
 		      "doc id %s != %s", cairn_doc_id(doc), doc_names[d]);
 	}
@@ -376,11 +480,39 @@ static void check_replica(sim *s, int ri, const orc_know *k)
 	const char *ids[NDOCS + 4];
 	size_t n = 999;
 	int rc = cairn_replica_docs(r, "", ids, NDOCS + 4, &n);
-	CHECK(rc == 0 && n == expect_docs, "replica %d docs(\"\") %s n=%zu, "
-	      "expected %zu", ri, cairn_err_name(rc), n, expect_docs);
+	CHECK(rc == 0 && n == expect_docs,
+	      "replica %d docs(\"\") %s n=%zu, "
+	      "expected %zu",
+	      ri, cairn_err_name(rc), n, expect_docs);
 	for (size_t i = 1; i < n; i++)
 		CHECK(strcmp(ids[i - 1], ids[i]) < 0,
-		      "replica %d docs not sorted: %s, %s", ri, ids[i - 1], ids[i]);
+		      "replica %d docs not sorted: %s, %s", ri, ids[i - 1],
+		      ids[i]);
+	/* a collection prefix, and a short array */
+	static const char *const prefixes[] = {"l/", "f/", "m/1", "p/2", "z/"};
+	const char *pre = prefixes[s->step % 5];
+	size_t want = 0;
+	for (int d = 0; d < NDOCS; d++)
+		if (strncmp(doc_names[d], pre, strlen(pre)) == 0 &&
+		    orc_doc_known(&s->o, k, d))
+			want++;
+	n = 999;
+	rc = cairn_replica_docs(r, pre, ids, NDOCS + 4, &n);
+	CHECK(rc == 0 && n == want,
+	      "replica %d docs(\"%s\") %s n=%zu, "
+	      "expected %zu",
+	      ri, pre, cairn_err_name(rc), n, want);
+	for (size_t i = 0; i < n; i++)
+		CHECK(strncmp(ids[i], pre, strlen(pre)) == 0,
+		      "replica %d docs(\"%s\") listed %s", ri, pre, ids[i]);
+	if (want > 0) {
+		n = 999;
+		rc = cairn_replica_docs(r, pre, ids, want - 1, &n);
+		CHECK(rc == CAIRN_ESPACE && n == want,
+		      "replica %d docs(\"%s\") "
+		      "with a short array: %s n=%zu",
+		      ri, pre, cairn_err_name(rc), n);
+	}
 }
 
 /* ---- network ---------------------------------------------------------- */
@@ -449,7 +581,11 @@ static void net_send(sim *s, int from, int to, msg m)
 		s->st->max_queue = s->rep[to].in.n;
 }
 
-static void ship_state(sim *s, int from, int to)
+/*
+ * Ship the whole state of replica `from` (cairn_replica_state, encoded) to
+ * each replica in to[0..nto): one encoding, one message per receiver.
+ */
+static void ship_state_to(sim *s, int from, const int *to, int nto)
 {
 	replica *src = &s->rep[from];
 	cairn_delta_clear(s->scratch);
@@ -464,23 +600,32 @@ static void ship_state(sim *s, int from, int to)
 		bool same = b2.len == s->buf.len &&
 		            memcmp(b2.data, s->buf.data, b2.len) == 0;
 		cairn_buf_free(&b2);
-		CHECK(same, "replica %d: cairn_delta_encode(cairn_replica_state) "
-		      "differs from cairn_replica_encode", from);
+		CHECK(same,
+		      "replica %d: cairn_delta_encode(cairn_replica_state) "
+		      "differs from cairn_replica_encode",
+		      from);
 	}
-	msg m = {.from = from, .op = -1};
 	size_t wb = s->o.words * sizeof(uint64_t);
-	m.len = s->buf.len;
-	m.bytes = malloc(m.len ? m.len : 1);
-	m.recv = malloc(wb);
-	m.killed = malloc(wb);
-	if (!m.bytes || !m.recv || !m.killed)
-		abort();
-	memcpy(m.bytes, s->buf.data, m.len);
-	memcpy(m.recv, src->k.received, wb);
-	memcpy(m.killed, src->k.killed, wb);
-	s->st->states_shipped++;
-	s->st->state_bytes += m.len;
-	net_send(s, from, to, m);
+	for (int i = 0; i < nto; i++) {
+		msg m = {.from = from, .op = -1};
+		m.len = s->buf.len;
+		m.bytes = malloc(m.len ? m.len : 1);
+		m.recv = malloc(wb);
+		m.killed = malloc(wb);
+		if (!m.bytes || !m.recv || !m.killed)
+			abort();
+		memcpy(m.bytes, s->buf.data, m.len);
+		memcpy(m.recv, src->k.received, wb);
+		memcpy(m.killed, src->k.killed, wb);
+		s->st->states_shipped++;
+		s->st->state_bytes += m.len;
+		net_send(s, from, to[i], m);
+	}
+}
+
+static void ship_state(sim *s, int from, int to)
+{
+	ship_state_to(s, from, &to, 1);
 }
 
 /* A join that must be refused for clock skew and change nothing. */
@@ -493,13 +638,14 @@ static void check_skew_refusal(sim *s, int to, uint64_t hlc)
 	uint64_t early = CAIRN_HLC_MS(hlc) - CAIRN_DEFAULT_MAX_SKEW_MS - 1 -
 	                 rng_below(&s->g, 5000);
 	int rc = cairn_replica_join(dst->r, s->scratch, early);
-	CHECK(rc == CAIRN_ECLOCK_SKEW, "join of a delta with hlc ms %llu at now "
+	CHECK(rc == CAIRN_ECLOCK_SKEW,
+	      "join of a delta with hlc ms %llu at now "
 	      "%llu: %s, expected CAIRN_ECLOCK_SKEW",
 	      (unsigned long long)CAIRN_HLC_MS(hlc), (unsigned long long)early,
 	      cairn_err_name(rc));
 	CHECK_RC(cairn_replica_digest(dst->r, after), 0);
 	CHECK(memcmp(before, after, sizeof before) == 0 &&
-	          cairn_replica_hlc_last(dst->r) == last,
+	              cairn_replica_hlc_last(dst->r) == last,
 	      "a join refused for clock skew changed replica %d", to);
 	s->st->skew_checks++;
 }
@@ -509,9 +655,10 @@ static void deliver(sim *s, int to, msg *m)
 	replica *dst = &s->rep[to];
 	const uint8_t *bytes = m->op >= 0 ? s->op_bytes[m->op] : m->bytes;
 	size_t len = m->op >= 0 ? s->op_len[m->op] : m->len;
-	snprintf(s->where, sizeof s->where, "deliver %s %d from replica %d to %d",
-	         m->op >= 0 ? "op" : "state of", m->op >= 0 ? m->op : m->from,
-	         m->from, to);
+	s->at.kind = AT_DELIVER;
+	s->at.op = m->op;
+	s->at.from = m->from;
+	s->at.to = to;
 	cairn_delta_clear(s->scratch);
 	CHECK_RC(cairn_delta_decode(s->scratch, bytes, len, NULL), 0);
 	if (rng_pct(&s->g, 2)) {
@@ -521,12 +668,13 @@ static void deliver(sim *s, int to, msg *m)
 		      "decode then encode changed the bytes (%zu -> %zu)", len,
 		      s->buf.len);
 	}
-	if (m->op >= 0 && s->o.ops[m->op].kind == ORC_SET &&
-	    rng_pct(&s->g, 1))
+	if (m->op >= 0 && s->o.ops[m->op].kind == ORC_SET && rng_pct(&s->g, 1))
 		check_skew_refusal(s, to, s->o.ops[m->op].hlc);
 	CHECK_RC(cairn_replica_join(dst->r, s->scratch, now_of(s, to)), 0);
-	if (g_trace)
-		printf("step %zu: %s\n", s->step, s->where);
+	if (g_trace) {
+		char w[256];
+		printf("step %zu: %s\n", s->step, where_str(s, w, sizeof w));
+	}
 	if (m->op >= 0)
 		orc_deliver(&s->o, &dst->k, m->op);
 	else
@@ -562,10 +710,8 @@ static int expected_rc(const orc_view *lv, orc_kind kind, int val)
 		if (lv->policy == CAIRN_POLICY_FWW && lv->nvals > 0)
 			return CAIRN_EEXIST;
 		return 0;
-	case ORC_DEL:
-		return lv->kind == CAIRN_KIND_NONE ? CAIRN_ENOTFOUND : 0;
-	case ORC_ADD:
-		return lv->kind == CAIRN_KIND_REGISTER ? CAIRN_EKIND : 0;
+	case ORC_DEL: return lv->kind == CAIRN_KIND_NONE ? CAIRN_ENOTFOUND : 0;
+	case ORC_ADD: return lv->kind == CAIRN_KIND_REGISTER ? CAIRN_EKIND : 0;
 	case ORC_RM:
 		if (lv->kind == CAIRN_KIND_REGISTER)
 			return CAIRN_EKIND;
@@ -591,17 +737,20 @@ static orc_kind choose(sim *s, const orc_view *lv, int *val)
 	*val = random_value(s);
 	switch (lv->kind) {
 	case CAIRN_KIND_NONE:
-		return roll < 45 ? ORC_SET : roll < 90 ? ORC_ADD
-		       : roll < 95                      ? ORC_DEL
-		                                        : ORC_RM;
+		return roll < 45   ? ORC_SET
+		       : roll < 90 ? ORC_ADD
+		       : roll < 95 ? ORC_DEL
+		                   : ORC_RM;
 	case CAIRN_KIND_REGISTER:
 		if (lv->policy == CAIRN_POLICY_FWW)
-			return roll < 20 ? ORC_SET : roll < 85 ? ORC_DEL
-			       : roll < 95                      ? ORC_ADD
-			                                        : ORC_RM;
-		return roll < 62 ? ORC_SET : roll < 87 ? ORC_DEL
-		       : roll < 96                      ? ORC_ADD
-		                                        : ORC_RM;
+			return roll < 20   ? ORC_SET
+			       : roll < 85 ? ORC_DEL
+			       : roll < 95 ? ORC_ADD
+			                   : ORC_RM;
+		return roll < 62   ? ORC_SET
+		       : roll < 87 ? ORC_DEL
+		       : roll < 96 ? ORC_ADD
+		                   : ORC_RM;
 	case CAIRN_KIND_SET:
 		if (roll < 35)
 			return ORC_ADD;
@@ -624,24 +773,26 @@ static void do_write(sim *s)
 	int d = (int)rng_below(&s->g, NDOCS);
 	int f = (int)rng_below(&s->g, NFIELDS);
 	const char *fn = field_names[f];
-	char b1[128], b2[128];
+	char b2[128];
 
 	cairn_doc *doc = NULL;
 	CHECK_RC(cairn_replica_doc(rep->r, doc_names[d], &doc), 0);
 	CHECK(doc != NULL, "cairn_replica_doc gave NULL");
 	orc_view lv;
 	orc_view_of(&s->o, &rep->k, d, f, &lv);
-	snprintf(s->where, sizeof s->where, "before a write by replica %d on %s.%s",
-	         ri, doc_names[d], fn);
+	s->at.kind = AT_BEFORE;
+	s->at.ri = ri;
+	s->at.doc = d;
+	s->at.field = f;
 	check_field(s, ri, doc, d, f, &lv);
 
 	int val;
 	orc_kind kind = choose(s, &lv, &val);
 	int want = expected_rc(&lv, kind, val);
 	uint64_t now = now_of(s, ri);
-	snprintf(s->where, sizeof s->where, "replica %d: %s %s.%s %s", ri,
-	         orc_kind_names[kind], doc_names[d], fn,
-	         kind == ORC_DEL ? "" : vstr(&orc_values[val], b1, sizeof b1));
+	s->at.kind = AT_WRITE;
+	s->at.okind = kind;
+	s->at.val = val;
 
 	/* a refusal must change nothing: compare digests for some */
 	uint8_t before[CAIRN_DIGEST_BYTES], after[CAIRN_DIGEST_BYTES];
@@ -656,17 +807,23 @@ static void do_write(sim *s)
 		rc = cairn_doc_set(doc, fn, &orc_values[val], now, s->delta);
 		break;
 	case ORC_DEL: rc = cairn_doc_del(doc, fn, s->delta); break;
-	case ORC_ADD: rc = cairn_doc_add(doc, fn, &orc_values[val], s->delta); break;
-	case ORC_RM: rc = cairn_doc_rm(doc, fn, &orc_values[val], s->delta); break;
+	case ORC_ADD:
+		rc = cairn_doc_add(doc, fn, &orc_values[val], s->delta);
+		break;
+	case ORC_RM:
+		rc = cairn_doc_rm(doc, fn, &orc_values[val], s->delta);
+		break;
 	}
-	CHECK(rc == want, "returned %s, expected %s (local kind %s, %zu values, "
-	      "%zu members, policy %s)", cairn_err_name(rc),
-	      cairn_err_name(want), kind_name(lv.kind), lv.nvals, lv.nmembers,
-	      cairn_policy_name(lv.policy));
+	CHECK(rc == want,
+	      "returned %s, expected %s (local kind %s, %zu values, "
+	      "%zu members, policy %s)",
+	      cairn_err_name(rc), cairn_err_name(want), kind_name(lv.kind),
+	      lv.nvals, lv.nmembers, cairn_policy_name(lv.policy));
 	if (rc != 0) {
 		s->st->refused[kind]++;
 		s->st->refused_by_rc[-rc & 15]++;
-		CHECK(cairn_delta_empty(s->delta), "a refused write filled the delta");
+		CHECK(cairn_delta_empty(s->delta),
+		      "a refused write filled the delta");
 		CHECK(cairn_replica_hlc_last(rep->r) == last_before,
 		      "a refused write moved the clock");
 		if (digest_check) {
@@ -677,22 +834,30 @@ static void do_write(sim *s)
 		return;
 	}
 
-	orc_op op = {.replica = ri, .doc = d, .field = f, .kind = kind,
-	             .val = val, .rid = rep->id, .prio = rep->prio};
+	orc_op op = {.replica = ri,
+	             .doc = d,
+	             .field = f,
+	             .kind = kind,
+	             .val = val,
+	             .rid = rep->id,
+	             .prio = rep->prio};
 	size_t nobs = orc_observed(&s->o, &rep->k, d, f, kind, val, s->obs_tmp);
 	if (kind == ORC_SET) {
 		cairn_value v;
 		cairn_stamp st;
 		CHECK_RC(cairn_doc_get(doc, fn, &v, &st), 0);
 		CHECK(value_eq(&v, &orc_values[val]) && st.replica == rep->id &&
-		          st.priority == rep->prio,
-		      "read after write: %s @(%llx, %llx, %u)", vstr(&v, b2, sizeof b2),
-		      (unsigned long long)st.hlc, (unsigned long long)st.replica,
-		      st.priority);
-		CHECK(st.hlc > rep->last_hlc, "hlc %llx not above this replica's "
-		      "previous %llx", (unsigned long long)st.hlc,
+		              st.priority == rep->prio,
+		      "read after write: %s @(%llx, %llx, %u)",
+		      vstr(&v, b2, sizeof b2), (unsigned long long)st.hlc,
+		      (unsigned long long)st.replica, st.priority);
+		CHECK(st.hlc > rep->last_hlc,
+		      "hlc %llx not above this replica's "
+		      "previous %llx",
+		      (unsigned long long)st.hlc,
 		      (unsigned long long)rep->last_hlc);
-		CHECK(st.hlc > rep->k.max_seen_hlc, "hlc %llx not above %llx, a "
+		CHECK(st.hlc > rep->k.max_seen_hlc,
+		      "hlc %llx not above %llx, a "
 		      "register timestamp this replica had joined",
 		      (unsigned long long)st.hlc,
 		      (unsigned long long)rep->k.max_seen_hlc);
@@ -718,8 +883,9 @@ static void do_write(sim *s)
 	}
 	int id = orc_record(&s->o, &op, s->obs_tmp, nobs);
 	if (g_trace) {
+		char w[256];
 		printf("step %zu: op %d: %s hlc %llx observes", s->step, id,
-		       s->where, (unsigned long long)op.hlc);
+		       where_str(s, w, sizeof w), (unsigned long long)op.hlc);
 		for (size_t i = 0; i < nobs; i++)
 			printf(" %d", s->obs_tmp[i]);
 		printf("\n");
@@ -728,8 +894,10 @@ static void do_write(sim *s)
 	s->st->ops++;
 
 	CHECK(!cairn_delta_empty(s->delta), "a write left its delta empty");
-	CHECK(cairn_delta_doc_count(s->delta) == 1, "a write's delta touches "
-	      "%zu documents", cairn_delta_doc_count(s->delta));
+	CHECK(cairn_delta_doc_count(s->delta) == 1,
+	      "a write's delta touches "
+	      "%zu documents",
+	      cairn_delta_doc_count(s->delta));
 	cairn_buf_reset(&s->buf);
 	CHECK_RC(cairn_delta_encode(s->delta, &s->buf), 0);
 	s->op_bytes[id] = malloc(s->buf.len ? s->buf.len : 1);
@@ -739,9 +907,8 @@ static void do_write(sim *s)
 	s->op_len[id] = s->buf.len;
 
 	orc_view_of(&s->o, &rep->k, d, f, &lv);
-	snprintf(s->where, sizeof s->where, "after op %d: replica %d %s %s.%s %s",
-	         id, ri, orc_kind_names[kind], doc_names[d], fn,
-	         kind == ORC_DEL ? "" : vstr(&orc_values[val], b1, sizeof b1));
+	s->at.kind = AT_AFTER;
+	s->at.op = id;
 	check_field(s, ri, doc, d, f, &lv);
 
 	for (int j = 0; j < R; j++)
@@ -767,7 +934,9 @@ static void advance_clocks(sim *s)
 		/* a small step of the lag: the clock may step back a little */
 		int64_t lag = (int64_t)s->rep[i].lag +
 		              (int64_t)rng_below(&s->g, 401) - 200;
-		s->rep[i].lag = (uint64_t)(lag < 0 ? 0 : lag > 4000 ? 4000 : lag);
+		s->rep[i].lag = (uint64_t)(lag < 0      ? 0
+		                           : lag > 4000 ? 4000
+		                                        : lag);
 	}
 }
 
@@ -792,12 +961,12 @@ static void partitions(sim *s)
 static void full_view_check(sim *s, const char *when)
 {
 	for (int i = 0; i < R; i++) {
-		snprintf(s->where, sizeof s->where, "%s, replica %d", when, i);
+		at_text(s, "%s, replica %d", when, i);
 		check_replica(s, i, &s->rep[i].k);
 	}
 }
 
-static bool all_equal(sim *s, cairn_buf *enc)
+static bool all_equal(sim *s)
 {
 	uint8_t d0[CAIRN_DIGEST_BYTES], di[CAIRN_DIGEST_BYTES];
 	CHECK_RC(cairn_replica_digest(s->rep[0].r, d0), 0);
@@ -806,30 +975,31 @@ static bool all_equal(sim *s, cairn_buf *enc)
 		if (memcmp(d0, di, sizeof d0) != 0)
 			return false;
 	}
-	(void)enc;
 	return true;
 }
 
 static void final_exchange(sim *s)
 {
 	int rounds = 0;
-	snprintf(s->where, sizeof s->where, "final exchange");
+	at_text(s, "final exchange");
 	s->partitioned_steps = 0;
-	if (all_equal(s, NULL))
-		s->st->converged_early++;
-	while (!all_equal(s, NULL)) {
-		CHECK(rounds < 3, "not converged after %d rounds of full-state "
-		      "exchange", rounds);
+	while (!all_equal(s)) {
+		CHECK(rounds < 3,
+		      "not converged after %d rounds of full-state "
+		      "exchange",
+		      rounds);
 		for (int i = 1; i < R; i++) {
 			ship_state(s, i, 0);
 			while (s->rep[0].in.n > 0)
 				deliver_one(s, 0, false);
 		}
-		for (int i = 1; i < R; i++) {
-			ship_state(s, 0, i);
+		int others[R];
+		for (int i = 1; i < R; i++)
+			others[i - 1] = i;
+		ship_state_to(s, 0, others, R - 1);
+		for (int i = 1; i < R; i++)
 			while (s->rep[i].in.n > 0)
 				deliver_one(s, i, false);
-		}
 		rounds++;
 	}
 	s->st->rounds_hist[rounds < 3 ? rounds : 3]++;
@@ -838,7 +1008,7 @@ static void final_exchange(sim *s)
 static void final_checks(sim *s)
 {
 	/* (a) byte-identical encodings, equal digests = BLAKE2b(encoding) */
-	snprintf(s->where, sizeof s->where, "final: encodings");
+	at_text(s, "final: encodings");
 	cairn_buf e0, ei;
 	cairn_buf_init(&e0, NULL);
 	cairn_buf_init(&ei, NULL);
@@ -859,7 +1029,9 @@ static void final_checks(sim *s)
 		    memcmp(di, d0, sizeof di) != 0) {
 			cairn_buf_free(&e0);
 			cairn_buf_free(&ei);
-			CHECK(0, "replica %d's encoding differs from replica 0's", i);
+			CHECK(0,
+			      "replica %d's encoding differs from replica 0's",
+			      i);
 		}
 	}
 	cairn_buf_free(&e0);
@@ -873,7 +1045,7 @@ static void final_checks(sim *s)
 	for (int i = 0; i < R; i++)
 		orc_join(&s->o, &all, s->rep[i].k.received, s->rep[i].k.killed);
 	for (int i = 0; i < R; i++) {
-		snprintf(s->where, sizeof s->where, "final view, replica %d", i);
+		at_text(s, "final view, replica %d", i);
 		check_replica(s, i, &all);
 	}
 	for (int d = 0; d < NDOCS; d++)
@@ -920,7 +1092,7 @@ static int run_seed(sim *s, uint64_t seed, size_t nops, stats *st)
 		seed_free(s);
 		return 1;
 	}
-	snprintf(s->where, sizeof s->where, "setup");
+	at_text(s, "setup");
 	rng_seed(&s->g, seed);
 	if (orc_init(&s->o, doc_names, NDOCS, field_names, NFIELDS, decls,
 	             NDECLS, nops) != 0)
@@ -969,8 +1141,8 @@ static int run_seed(sim *s, uint64_t seed, size_t nops, stats *st)
 		}
 		for (int j = 0; j < NDECLS; j++) {
 			const orc_decl *dc = &decls[order[j]];
-			CHECK_RC(cairn_replica_declare(rep->r, dc->prefix, dc->field,
-			                               dc->policy),
+			CHECK_RC(cairn_replica_declare(rep->r, dc->prefix,
+			                               dc->field, dc->policy),
 			         0);
 		}
 		/* a repeat is fine, a contradiction is not */
@@ -978,17 +1150,20 @@ static int run_seed(sim *s, uint64_t seed, size_t nops, stats *st)
 		CHECK_RC(cairn_replica_declare(rep->r, dc->prefix, dc->field,
 		                               dc->policy),
 		         0);
-		CHECK_RC(cairn_replica_declare(rep->r, dc->prefix, dc->field,
-		                               (cairn_policy)((dc->policy + 1) % 4)),
+		CHECK_RC(cairn_replica_declare(
+		                 rep->r, dc->prefix, dc->field,
+		                 (cairn_policy)((dc->policy + 1) % 4)),
 		         CAIRN_EPOLICY);
 		for (int d = 0; d < NDOCS; d++)
 			for (int f = 0; f < NFIELDS; f++) {
 				cairn_policy p = cairn_replica_policy(
-				    rep->r, doc_names[d], field_names[f]);
+				        rep->r, doc_names[d], field_names[f]);
 				CHECK(p == s->o.policy[d * NFIELDS + f],
-				      "policy of %s.%s is %s, expected %s", doc_names[d],
-				      field_names[f], cairn_policy_name(p),
-				      cairn_policy_name(s->o.policy[d * NFIELDS + f]));
+				      "policy of %s.%s is %s, expected %s",
+				      doc_names[d], field_names[f],
+				      cairn_policy_name(p),
+				      cairn_policy_name(
+				              s->o.policy[d * NFIELDS + f]));
 			}
 	}
 
@@ -1008,7 +1183,8 @@ static int run_seed(sim *s, uint64_t seed, size_t nops, stats *st)
 				ship_state(s, from, to);
 		}
 		for (int i = 0; i < R; i++)
-			if (s->rep[i].in.n > 0 && rng_pct(&s->g, s->deliver_pct))
+			if (s->rep[i].in.n > 0 &&
+			    rng_pct(&s->g, s->deliver_pct))
 				deliver_one(s, i, true);
 	}
 
@@ -1041,13 +1217,19 @@ int main(int argc, char **argv)
 	for (int i = 0; i < orc_nvalues; i++)
 		for (int j = 0; j < orc_nvalues; j++) {
 			int a = orc_value_cmp(&orc_values[i], &orc_values[j]);
-			int b = cairn_value_compare(&orc_values[i], &orc_values[j]);
+			int b = cairn_value_compare(&orc_values[i],
+			                            &orc_values[j]);
 			if ((a > 0) != (b > 0) || (a < 0) != (b < 0)) {
 				char b1[128], b2[128];
-				fprintf(stderr, "FAIL cairn_value_compare(%s, %s) = %d, "
+				fprintf(stderr,
+				        "FAIL cairn_value_compare(%s, %s) = "
+				        "%d, "
 				        "expected sign %d\n",
-				        orc_value_str(&orc_values[i], b1, sizeof b1),
-				        orc_value_str(&orc_values[j], b2, sizeof b2), b, a);
+				        orc_value_str(&orc_values[i], b1,
+				                      sizeof b1),
+				        orc_value_str(&orc_values[j], b2,
+				                      sizeof b2),
+				        b, a);
 				return 1;
 			}
 		}
@@ -1061,7 +1243,8 @@ int main(int argc, char **argv)
 		if (run_seed(&s, first + i, (size_t)nops, &st) != 0) {
 			failures++;
 			if (failures >= 3 && !single) {
-				fprintf(stderr, "stopping after %d failing seeds\n",
+				fprintf(stderr,
+				        "stopping after %d failing seeds\n",
 				        failures);
 				break;
 			}
@@ -1083,11 +1266,13 @@ int main(int argc, char **argv)
 	printf("  network: %llu deliveries, %llu dropped, %llu duplicated, "
 	       "%llu states shipped (%.0f B avg), max queue %llu, %llu skew "
 	       "refusals checked\n",
-	       (unsigned long long)st.deliveries, (unsigned long long)st.dropped,
+	       (unsigned long long)st.deliveries,
+	       (unsigned long long)st.dropped,
 	       (unsigned long long)st.duplicated,
 	       (unsigned long long)st.states_shipped,
-	       st.states_shipped ? (double)st.state_bytes / (double)st.states_shipped
-	                         : 0.0,
+	       st.states_shipped
+	               ? (double)st.state_bytes / (double)st.states_shipped
+	               : 0.0,
 	       (unsigned long long)st.max_queue,
 	       (unsigned long long)st.skew_checks);
 	printf("  final: %llu kind conflicts, %llu multi-value registers, %llu "

@@ -100,12 +100,14 @@ static void fa_free(void *ud, void *p, size_t size)
 {
 	fail_alloc *fa = ud;
 	if (p == NULL) {
-		fprintf(stderr, "fail_alloc: free(NULL) (the contract says never)\n");
+		fprintf(stderr,
+		        "fail_alloc: free(NULL) (the contract says never)\n");
 		abort();
 	}
 	size_t real = hdr_size(p);
 	if (real != size) {
-		fprintf(stderr, "fail_alloc: free of a %zu-byte block as %zu bytes\n",
+		fprintf(stderr,
+		        "fail_alloc: free of a %zu-byte block as %zu bytes\n",
 		        real, size);
 		abort();
 	}
@@ -122,7 +124,8 @@ static void *fa_realloc(void *ud, void *p, size_t old_size, size_t new_size)
 	size_t real = hdr_size(p);
 	if (real != old_size) {
 		fprintf(stderr,
-		        "fail_alloc: realloc of a %zu-byte block as %zu bytes\n",
+		        "fail_alloc: realloc of a %zu-byte block as %zu "
+		        "bytes\n",
 		        real, old_size);
 		abort();
 	}

@@ -34,12 +34,12 @@ void sim_seed_range(uint64_t default_count, uint64_t *first, uint64_t *count,
  * and live_bytes/live_blocks tell whether everything was freed.
  */
 typedef struct fail_alloc {
-	uint64_t calls;       /* alloc + realloc calls so far */
-	uint64_t fail_at;     /* the call that fails (0: none) */
-	bool persistent;      /* fail every call from fail_at on */
-	uint64_t failures;    /* calls that failed */
-	size_t live_bytes;    /* bytes allocated and not freed */
-	size_t live_blocks;   /* blocks allocated and not freed */
+	uint64_t calls;     /* alloc + realloc calls so far */
+	uint64_t fail_at;   /* the call that fails (0: none) */
+	bool persistent;    /* fail every call from fail_at on */
+	uint64_t failures;  /* calls that failed */
+	size_t live_bytes;  /* bytes allocated and not freed */
+	size_t live_blocks; /* blocks allocated and not freed */
 	size_t peak_bytes;
 } fail_alloc;
 

@@ -517,6 +517,35 @@ static void test_listing(void **state)
 	cairn_replica_free(a);
 }
 
+/* One document's state, alone, brings exactly that document. */
+static void test_doc_state(void **state)
+{
+	(void)state;
+	cairn_replica *a = mk(1, 0), *b = mk(2, 0);
+	cairn_value red = cairn_value_str("red");
+	set_int(doc(a, "x/1"), "f", 1, 10, NULL);
+	OK(cairn_doc_add(doc(a, "x/1"), "s", &red, NULL));
+	set_int(doc(a, "x/2"), "f", 2, 10, NULL);
+	cairn_delta *d = delta();
+	assert_int_equal(cairn_replica_doc_state(a, "nope", d), CAIRN_ENOTFOUND);
+	OK(cairn_replica_doc_state(a, "x/1", d));
+	assert_int_equal(cairn_delta_doc_count(d), 1);
+	OK(ship(b, d, 100));
+	cairn_doc *got;
+	assert_int_equal(cairn_replica_find(b, "x/2", &got), CAIRN_ENOTFOUND);
+	OK(cairn_replica_find(b, "x/1", &got));
+	assert_int_equal(get_int(got, "f"), 1);
+	assert_int_equal(cairn_doc_contains(got, "s", &red), 1);
+	/* With the other document too, b equals a. */
+	cairn_delta_clear(d);
+	OK(cairn_replica_doc_state(a, "x/2", d));
+	OK(ship(b, d, 100));
+	assert_same(a, b);
+	cairn_delta_free(d);
+	cairn_replica_free(a);
+	cairn_replica_free(b);
+}
+
 static void test_clock_counter_exhausted(void **state)
 {
 	(void)state;
@@ -578,6 +607,7 @@ int main(void)
 	    cmocka_unit_test(test_delta_equals_mutation),
 	    cmocka_unit_test(test_gathered_delta),
 	    cmocka_unit_test(test_listing),
+	    cmocka_unit_test(test_doc_state),
 	    cmocka_unit_test(test_clock_counter_exhausted),
 	    cmocka_unit_test(test_config),
 	};
