@@ -236,22 +236,22 @@ int cairn__rd_map(cairn__rd *r, uint32_t *count)
 }
 
 /*
- * Skip by counting: `todo` is the number of objects still to pass, and a
+ * Skip by counting: `pending` is the number of objects still to pass, and a
  * container adds its elements to it. No stack and no recursion, so depth
  * costs nothing. Every object still to pass needs one byte at least, so
- * todo > rem means truncated input (and todo, never above the bytes left,
+ * pending > rem means truncated input (and pending, never above the bytes left,
  * cannot overflow).
  */
 int cairn__rd_skip(cairn__rd *r)
 {
 	const uint8_t *p = r->p;
 	size_t rem = remaining(r);
-	uint64_t todo = 1;
+	uint64_t pending = 1;
 
-	while (todo > 0) {
-		if (todo > (uint64_t)rem)
+	while (pending > 0) {
+		if (pending > (uint64_t)rem)
 			return CAIRN_EDECODE;
-		todo--;
+		pending--;
 		uint8_t b = *p++;
 		rem--;
 
@@ -338,9 +338,9 @@ int cairn__rd_skip(cairn__rd *r)
 			}
 		}
 		if (elements) {
-			if (todo > (uint64_t)rem || n > (uint64_t)rem - todo)
+			if (pending > (uint64_t)rem || n > (uint64_t)rem - pending)
 				return CAIRN_EDECODE;
-			todo += n;
+			pending += n;
 		} else {
 			if (n > (uint64_t)rem)
 				return CAIRN_EDECODE;
