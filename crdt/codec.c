@@ -315,23 +315,14 @@ static int pack_doc(enc *e, const cairn_doc *d)
 	/* The context, writer by writer in replica id order. */
 	uint32_t nctx = 0;
 	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t w = c->order[i];
-		bool cloud = false;
-		for (uint32_t k = 0; k < c->ncloud && !cloud; k++)
-			cloud = c->cloud[k].writer == w;
-		nctx += c->max[w] || cloud;
+		uint32_t w = c->order[i], first, cnt;
+		cairn__ctx_cloud_of(c, w, &first, &cnt);
+		nctx += c->max[w] || cnt;
 	}
 	msgpack_pack_array(&e->pk, nctx);
 	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t w = c->order[i];
-		uint32_t first = c->ncloud, cnt = 0;
-		for (uint32_t k = 0; k < c->ncloud; k++) {
-			if (c->cloud[k].writer == w) {
-				if (first == c->ncloud)
-					first = k;
-				cnt++;
-			}
-		}
+		uint32_t w = c->order[i], first, cnt;
+		cairn__ctx_cloud_of(c, w, &first, &cnt);
 		if (!c->max[w] && !cnt)
 			continue;
 		msgpack_pack_array(&e->pk, cnt ? 3 : 2);
@@ -661,9 +652,7 @@ static int rd_entry(dec *dc, cairn__field *f)
 		         (last->writer == e.writer && lc < counter)));
 	}
 	e.meta = CAIRN__META(counter, prio, v.type);
-	e.vlen = (v.type == CAIRN_STR || v.type == CAIRN_BIN)
-	                 ? (uint32_t)v.as.bytes.len
-	                 : 0;
+	e.vlen = cairn__value_len(&v);
 	const cairn_allocator *a = &dc->out->alloc;
 	TRY(cairn__payload_store(a, &v, &e.v));
 	int rc = cairn__reg_push(a, f, &e);

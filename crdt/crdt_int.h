@@ -70,6 +70,14 @@ typedef union cairn__payload {
 /* Canonical NaN: every NaN written or decoded is stored as this one. */
 #define CAIRN__NAN_BITS UINT64_C(0x7ff8000000000000)
 
+/* The byte length a value stores (str and bin; 0 for the scalars). */
+static inline uint32_t cairn__value_len(const cairn_value *v)
+{
+	return (v->type == CAIRN_STR || v->type == CAIRN_BIN)
+	           ? (uint32_t)v->as.bytes.len
+	           : 0;
+}
+
 /*
  * Check a caller's value (type, UTF-8 of strings, size against max_bytes).
  * 0, CAIRN_EINVAL or CAIRN_ETOOBIG.
@@ -84,9 +92,6 @@ void cairn__payload_release(const cairn_allocator *a, cairn__payload *pl,
 /* A cairn_value view of a stored payload (pointing into it). */
 cairn_value cairn__payload_view(const cairn__payload *pl, cairn_type type,
                                 uint32_t len);
-/* Bitwise equality of two stored payloads of the same type and length. */
-bool cairn__payload_equal(const cairn__payload *a, const cairn__payload *b,
-                          cairn_type type, uint32_t len);
 uint64_t cairn__value_hash(const uint8_t key[16], const cairn_value *v);
 
 /* ---- dots and causal contexts ------------------------------------------ */
@@ -143,9 +148,9 @@ uint32_t cairn__ctx_find(const cairn__ctx *c, uint64_t rid);
 int cairn__ctx_writer(const cairn_allocator *a, cairn__ctx *c, uint64_t rid,
                       uint32_t *out);
 bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer, uint64_t counter);
-/* Add one dot. 0 or CAIRN_ENOMEM (only when it must enter the cloud). */
-int cairn__ctx_add(const cairn_allocator *a, cairn__ctx *c, uint32_t writer,
-                   uint64_t counter);
+/* The cloud dots of one writer: cloud[*first .. *first + *count). */
+void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer,
+                         uint32_t *first, uint32_t *count);
 /*
  * Add dots sorted by (writer, counter) (duplicates allowed) in one merge.
  * 0 or CAIRN_ENOMEM (context unchanged).

@@ -158,6 +158,16 @@ static uint32_t cloud_lower(const cairn__ctx *c, uint32_t w, uint64_t counter)
 	return lo;
 }
 
+void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer,
+                         uint32_t *first, uint32_t *count)
+{
+	*first = cloud_lower(c, writer, 0);
+	uint32_t end = cloud_lower(c, writer, UINT64_MAX);
+	while (end < c->ncloud && c->cloud[end].writer == writer)
+		end++;
+	*count = end - *first;
+}
+
 bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer, uint64_t counter)
 {
 	if (counter <= c->max[writer])
@@ -167,50 +177,6 @@ bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer, uint64_t counter)
 	uint32_t i = cloud_lower(c, writer, counter);
 	return i < c->ncloud && c->cloud[i].writer == writer &&
 	       c->cloud[i].counter == counter;
-}
-
-/* After max[w] grew, fold in the cloud dots of w that it now reaches. */
-static void absorb(cairn__ctx *c, uint32_t w)
-{
-	uint32_t i = cloud_lower(c, w, 0), j = i;
-	while (j < c->ncloud && c->cloud[j].writer == w &&
-	       c->cloud[j].counter <= c->max[w] + 1) {
-		if (c->cloud[j].counter == c->max[w] + 1)
-			c->max[w]++;
-		j++;
-	}
-	if (j > i) {
-		memmove(c->cloud + i, c->cloud + j,
-		        (size_t)(c->ncloud - j) * sizeof *c->cloud);
-		c->ncloud -= j - i;
-	}
-}
-
-int cairn__ctx_add(const cairn_allocator *a, cairn__ctx *c, uint32_t writer,
-                   uint64_t counter)
-{
-	if (counter <= c->max[writer])
-		return 0;
-	if (counter == c->max[writer] + 1) {
-		c->max[writer] = counter;
-		if (c->ncloud)
-			absorb(c, writer);
-		return 0;
-	}
-	uint32_t i = cloud_lower(c, writer, counter);
-	if (i < c->ncloud && c->cloud[i].writer == writer &&
-	    c->cloud[i].counter == counter)
-		return 0;
-	int rc = cairn__grow(a, (void **)&c->cloud, &c->capcloud,
-	                     c->ncloud + 1, sizeof *c->cloud);
-	if (rc)
-		return rc;
-	memmove(c->cloud + i + 1, c->cloud + i,
-	        (size_t)(c->ncloud - i) * sizeof *c->cloud);
-	c->cloud[i].writer = writer;
-	c->cloud[i].counter = counter;
-	c->ncloud++;
-	return 0;
 }
 
 /*

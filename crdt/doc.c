@@ -135,9 +135,7 @@ int cairn__set_insert(const cairn_allocator *a, cairn__set *s,
 	rc = cairn__payload_store(a, v, &e->v);
 	if (rc)
 		return rc;
-	e->vlen = (v->type == CAIRN_STR || v->type == CAIRN_BIN)
-	              ? (uint32_t)v->as.bytes.len
-	              : 0;
+	e->vlen = cairn__value_len(v);
 	e->type = (uint8_t)v->type;
 	e->hash = hash;
 	cairn__index_put(&s->idx, hash, s->n);

@@ -197,15 +197,6 @@ cairn_value cairn__payload_view(const cairn__payload *pl, cairn_type type,
 	return v;
 }
 
-bool cairn__payload_equal(const cairn__payload *a, const cairn__payload *b,
-                          cairn_type type, uint32_t len)
-{
-	if ((type == CAIRN_STR || type == CAIRN_BIN) &&
-	    len > CAIRN__INLINE_BYTES)
-		return memcmp(a->p, b->p, len) == 0;
-	return memcmp(a, b, sizeof *a) == 0;
-}
-
 uint64_t cairn__value_hash(const uint8_t key[16], const cairn_value *v)
 {
 	uint8_t buf[9];

@@ -121,18 +121,8 @@ static void delta_prep_free(const cairn_allocator *a, const cairn_allocator *da,
 	cairn__dots_free(a, &p->rm);
 	if (p->has_value)
 		cairn__payload_release(da, &p->value, v->type,
-		                       (uint32_t)((v->type == CAIRN_STR ||
-		                                   v->type == CAIRN_BIN)
-		                                      ? v->as.bytes.len
-		                                      : 0));
+		                       cairn__value_len(v));
 	p->has_value = false;
-}
-
-static uint32_t value_len(const cairn_value *v)
-{
-	return (v->type == CAIRN_STR || v->type == CAIRN_BIN)
-	           ? (uint32_t)v->as.bytes.len
-	           : 0;
 }
 
 static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
@@ -401,7 +391,7 @@ static int run(write_op *op, cairn_delta *delta)
 
 fail_local:
 	cairn__payload_release(a, &local, op->v ? op->v->type : CAIRN_NIL,
-	                       op->v ? value_len(op->v) : 0);
+	                       op->v ? cairn__value_len(op->v) : 0);
 fail:
 	if (delta)
 		delta_undo(delta, &p);
@@ -469,7 +459,7 @@ int cairn_doc_set(cairn_doc *d, const char *field, const cairn_value *v,
 	rc = cairn_hlc_tick(&op.clock, now_ms, &op.entry.hlc);
 	if (rc)
 		return rc;
-	op.entry.vlen = value_len(v);
+	op.entry.vlen = cairn__value_len(v);
 	return run(&op, delta);
 }
 

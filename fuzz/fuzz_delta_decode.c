@@ -22,13 +22,7 @@
 
 #include "bytes_int.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                         \
-	do {                                                                   \
-		if (!(c))                                                      \
-			abort();                                               \
-	} while (0)
+#include "fuzz.h"
 
 /* Timestamps up to the last 48-bit millisecond are never "in the future". */
 #define JOIN_NOW_MS CAIRN_HLC_MAX_MS

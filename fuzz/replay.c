@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Optional in a target, as in libFuzzer. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
