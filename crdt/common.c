@@ -29,6 +29,12 @@ static const struct {
 	 "first-writer-wins field already set"},
 	{CAIRN_ESPACE, "CAIRN_ESPACE", "output array too small"},
 	{CAIRN_ERANGE, "CAIRN_ERANGE", "value out of range"},
+	{CAIRN_EIO, "CAIRN_EIO", "input/output error"},
+	{CAIRN_EFULL, "CAIRN_EFULL", "no space left on device"},
+	{CAIRN_EBUSY, "CAIRN_EBUSY", "the store is held by another process"},
+	{CAIRN_ECORRUPT, "CAIRN_ECORRUPT", "stored data is corrupt"},
+	{CAIRN_EPOISONED, "CAIRN_EPOISONED",
+	 "a sync failed: close and reopen the store"},
 };
 
 const char *cairn_strerror(int err)

@@ -8,5 +8,6 @@
 
 #include "cairn/common.h"
 #include "cairn/crdt.h"
+#include "cairn/store.h"
 
 #endif /* CAIRN_H */

@@ -60,6 +60,13 @@ typedef enum cairn_err {
 	CAIRN_ESPACE = -13,     /* the output array is too small; the count
 	                           needed was stored */
 	CAIRN_ERANGE = -14,     /* a counter or clock would leave its range */
+	CAIRN_EIO = -15,        /* the operating system reported an I/O error
+	                           (the raw errno is kept where the call says) */
+	CAIRN_EFULL = -16,      /* no space left on the device or quota */
+	CAIRN_EBUSY = -17,      /* another process holds the store */
+	CAIRN_ECORRUPT = -18,   /* stored bytes fail their checksum or framing */
+	CAIRN_EPOISONED = -19,  /* an fsync failed: the handle accepts no more
+	                           writes; close it, reopen and recover */
 } cairn_err;
 
 /* A static English description of an error code; never NULL. */

@@ -1,0 +1,16 @@
+/*
+ * Layering probe (cmake/layering/run_probe.cmake), compiled with the flags
+ * of store/: the store may not include libuv (the event loop belongs to net/io/).
+ * It must fail to compile on an identifier poisoned by crdt_guard.h.
+ *
+ * EXPECT: poisoned
+ * REQUIRES: cairn::dep::uv
+ */
+#include <uv.h>
+
+int cairn__probe_include_uv(void);
+
+int cairn__probe_include_uv(void)
+{
+	return 0;
+}
