@@ -90,8 +90,8 @@ void cairn__free(const cairn_allocator *a, void *p, size_t n)
 		free(p);
 }
 
-int cairn__grow(const cairn_allocator *a, void **arr, uint32_t *cap,
-                uint32_t need, size_t size)
+int cairn__grow_to(const cairn_allocator *a, void **arr, uint32_t *cap,
+                   uint32_t need, size_t size)
 {
 	if (need <= *cap)
 		return 0;

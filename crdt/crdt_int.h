@@ -40,9 +40,15 @@ void cairn__free(const cairn_allocator *a, void *p, size_t n);
 /*
  * Grow an array of `size`-byte items so that it holds at least `need`
  * items (doubling). *cap is in items. 0 or CAIRN_ENOMEM (array untouched).
+ * Inline because nearly every call finds room already, on hot paths.
  */
-int cairn__grow(const cairn_allocator *a, void **arr, uint32_t *cap,
-                uint32_t need, size_t size);
+int cairn__grow_to(const cairn_allocator *a, void **arr, uint32_t *cap,
+                   uint32_t need, size_t size);
+static inline int cairn__grow(const cairn_allocator *a, void **arr,
+                              uint32_t *cap, uint32_t need, size_t size)
+{
+	return need <= *cap ? 0 : cairn__grow_to(a, arr, cap, need, size);
+}
 
 /* qsort, which must not see a NULL array even when it is empty. */
 static inline void cairn__sort(void *base, size_t n, size_t size,
@@ -87,8 +93,37 @@ int cairn__value_check(const cairn_value *v, uint32_t max_bytes);
 /* Store a value: copy its bytes (inline when short). 0 or CAIRN_ENOMEM. */
 int cairn__payload_store(const cairn_allocator *a, const cairn_value *v,
                          cairn__payload *out);
-void cairn__payload_release(const cairn_allocator *a, cairn__payload *pl,
-                            cairn_type type, uint32_t len);
+/* Release a stored payload (inline: most own nothing but their bytes). */
+static inline void cairn__payload_release(const cairn_allocator *a,
+                                          cairn__payload *pl, cairn_type type,
+                                          uint32_t len)
+{
+	if ((type == CAIRN_STR || type == CAIRN_BIN) &&
+	    len > CAIRN__INLINE_BYTES)
+		cairn__free(a, pl->p, len);
+	memset(pl, 0, sizeof *pl);
+}
+/*
+ * Copy a stored payload: the same as storing its view, since stored
+ * payloads are canonical (zero-padded, one NaN), without the round trip.
+ * 0 or CAIRN_ENOMEM.
+ */
+static inline int cairn__payload_copy(const cairn_allocator *a,
+                                      const cairn__payload *src,
+                                      cairn_type type, uint32_t len,
+                                      cairn__payload *out)
+{
+	if ((type == CAIRN_STR || type == CAIRN_BIN) &&
+	    len > CAIRN__INLINE_BYTES) {
+		out->p = cairn__alloc(a, len);
+		if (!out->p)
+			return CAIRN_ENOMEM;
+		memcpy(out->p, src->p, len);
+		return 0;
+	}
+	*out = *src;
+	return 0;
+}
 /* A cairn_value view of a stored payload (pointing into it). */
 cairn_value cairn__payload_view(const cairn__payload *pl, cairn_type type,
                                 uint32_t len);
@@ -120,10 +155,27 @@ static inline void cairn__dots_init(cairn__dots *l)
 	l->cap = (uint32_t)(sizeof l->stack / sizeof l->stack[0]);
 }
 
-/* Append a dot. 0 or CAIRN_ENOMEM (the list is unchanged). */
-int cairn__dots_push(const cairn_allocator *a, cairn__dots *l, cairn__dot d);
+/* Append a dot. 0 or CAIRN_ENOMEM (the list is unchanged). Inline: it
+ * rarely needs to grow, and joins push a dot or two per entry. */
+int cairn__dots_grow(const cairn_allocator *a, cairn__dots *l);
+static inline int cairn__dots_push(const cairn_allocator *a, cairn__dots *l,
+                                   cairn__dot d)
+{
+	if (l->n == l->cap) {
+		int rc = cairn__dots_grow(a, l);
+		if (rc)
+			return rc;
+	}
+	l->p[l->n++] = d;
+	return 0;
+}
 /* Release what the list allocated; it is empty and usable again. */
-void cairn__dots_free(const cairn_allocator *a, cairn__dots *l);
+static inline void cairn__dots_free(const cairn_allocator *a, cairn__dots *l)
+{
+	if (l->p != l->stack)
+		cairn__free(a, l->p, (size_t)l->cap * sizeof *l->p);
+	cairn__dots_init(l);
+}
 
 /*
  * A causal context: per writer, the contiguous maximum seen, plus a cloud
@@ -147,7 +199,15 @@ uint32_t cairn__ctx_find(const cairn__ctx *c, uint64_t rid);
 /* Writer index of a replica id, added if missing. 0 or CAIRN_ENOMEM. */
 int cairn__ctx_writer(const cairn_allocator *a, cairn__ctx *c, uint64_t rid,
                       uint32_t *out);
-bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer, uint64_t counter);
+bool cairn__ctx_cloud_has(const cairn__ctx *c, uint32_t writer,
+                          uint64_t counter);
+/* Inline: most dots a join asks about are at or below their maximum. */
+static inline bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer,
+                                  uint64_t counter)
+{
+	return counter <= c->max[writer] ||
+	       (c->ncloud && cairn__ctx_cloud_has(c, writer, counter));
+}
 /* The cloud dots of one writer: cloud[*first .. *first + *count). */
 void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer,
                          uint32_t *first, uint32_t *count);
@@ -279,7 +339,8 @@ struct cairn_doc {
 	cairn__field *fields;
 	uint32_t nfields, capfields;
 	cairn__index fidx;
-	uint32_t self;      /* owner's writer index, UINT32_MAX until it writes */
+	uint32_t self;      /* owner's writer index, UINT32_MAX until it writes;
+	                       in a delta, the writer it last recorded (write.c) */
 	uint8_t coll_policy; /* collection policy (replica docs) */
 	bool field_decls;    /* some field-level declaration matches the id */
 };
@@ -414,9 +475,11 @@ int cairn__docset_insert(const cairn_allocator *a, cairn__docset *s,
                          cairn_doc *d);
 void cairn__docset_free(const cairn_allocator *a, cairn__docset *s);
 
-/* Join src into dst (join.c). dst->owner decides state or delta rules. */
+/* Join src into dst (join.c). dst->owner decides state or delta rules.
+ * If changed is not NULL (state destinations), it is set to true when the
+ * join brought in an entry, a dot or a removal; it is never cleared. */
 int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
-                    cairn_doc *dst, const cairn_doc *src);
+                    cairn_doc *dst, const cairn_doc *src, bool *changed);
 
 /* Get (creating) the delta's document that mirrors a replica's. */
 int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src,

@@ -24,35 +24,35 @@ void cairn__ctx_free(const cairn_allocator *a, cairn__ctx *c)
  * name for an index, and is never encoded). */
 void cairn__ctx_clear(cairn__ctx *c)
 {
+	/* Writes leave a delta's context empty, and it is cleared after
+	 * every write: store only what changes. */
 	for (uint32_t i = 0; i < c->n; i++)
-		c->max[i] = 0;
+		if (c->max[i])
+			c->max[i] = 0;
 	c->ncloud = 0;
 }
 
-int cairn__dots_push(const cairn_allocator *a, cairn__dots *l, cairn__dot d)
+int cairn__dots_grow(const cairn_allocator *a, cairn__dots *l)
 {
-	if (l->n == l->cap) {
-		uint64_t ncap = (uint64_t)l->cap * 2;
-		if (ncap > UINT32_MAX)
-			return CAIRN_ENOMEM;
-		cairn__dot *p = cairn__alloc(a, (size_t)ncap * sizeof *p);
-		if (!p)
-			return CAIRN_ENOMEM;
-		memcpy(p, l->p, (size_t)l->n * sizeof *p);
-		if (l->p != l->stack)
-			cairn__free(a, l->p, (size_t)l->cap * sizeof *p);
-		l->p = p;
-		l->cap = (uint32_t)ncap;
+	uint64_t ncap = (uint64_t)l->cap * 2;
+	if (ncap > UINT32_MAX)
+		return CAIRN_ENOMEM;
+	cairn__dot *p;
+	if (l->p == l->stack) {
+		p = cairn__alloc(a, (size_t)ncap * sizeof *p);
+		if (p)
+			memcpy(p, l->p, (size_t)l->n * sizeof *p);
+	} else {
+		/* A join may collect a dot per entry: a realloc can grow a
+		 * long list in place. */
+		p = cairn__realloc(a, l->p, (size_t)l->cap * sizeof *p,
+		                   (size_t)ncap * sizeof *p);
 	}
-	l->p[l->n++] = d;
+	if (!p)
+		return CAIRN_ENOMEM;
+	l->p = p;
+	l->cap = (uint32_t)ncap;
 	return 0;
-}
-
-void cairn__dots_free(const cairn_allocator *a, cairn__dots *l)
-{
-	if (l->p != l->stack)
-		cairn__free(a, l->p, (size_t)l->cap * sizeof *l->p);
-	cairn__dots_init(l);
 }
 
 int cairn__dot_cmp(const void *a, const void *b)
@@ -168,12 +168,9 @@ void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer,
 	*count = end - *first;
 }
 
-bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer, uint64_t counter)
+bool cairn__ctx_cloud_has(const cairn__ctx *c, uint32_t writer,
+                          uint64_t counter)
 {
-	if (counter <= c->max[writer])
-		return true;
-	if (c->ncloud == 0)
-		return false;
 	uint32_t i = cloud_lower(c, writer, counter);
 	return i < c->ncloud && c->cloud[i].writer == writer &&
 	       c->cloud[i].counter == counter;

@@ -189,7 +189,7 @@ static int join_doc_into(cairn_delta *dst, const cairn_doc *sd)
 	                          &dd);
 	if (rc)
 		return rc;
-	return cairn__doc_join(&dst->alloc, dst->key, dd, sd);
+	return cairn__doc_join(&dst->alloc, dst->key, dd, sd, NULL);
 }
 
 int cairn_delta_join(cairn_delta *dst, const cairn_delta *src)

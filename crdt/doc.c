@@ -407,10 +407,10 @@ void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d)
 			cairn__free(a, d->fields[i].nm.ptr,
 			            (size_t)d->fields[i].name_len + 1);
 	}
+	cairn__index_clear(&d->fidx, d->fields, field_hash_at, d->nfields);
 	d->nfields = 0;
-	cairn__index_clear(&d->fidx);
 	cairn__ctx_clear(&d->ctx);
-	d->self = UINT32_MAX;
+	/* The writers stay, and so self stays right. */
 }
 
 void cairn__doc_free(const cairn_allocator *a, cairn_doc *d)

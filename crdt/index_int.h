@@ -51,6 +51,23 @@ static inline uint32_t cairn__index_find(const cairn__index *ix,
 	}
 }
 
+/*
+ * Start loading the slot a lookup of `hash` reads first. In a table far
+ * larger than the caches that load is a miss; a caller with other work to
+ * do before its lookup lets the two overlap.
+ */
+static inline void cairn__index_prefetch(const cairn__index *ix,
+                                         uint32_t hash)
+{
+#if defined(__GNUC__)
+	if (ix->slots)
+		__builtin_prefetch(&ix->slots[hash & ix->mask]);
+#else
+	(void)ix;
+	(void)hash;
+#endif
+}
+
 /* Place position `pos` (absent) with `hash`; the index must have room. */
 static inline void cairn__index_put(cairn__index *ix, uint32_t hash,
                                     uint32_t pos)
@@ -87,8 +104,13 @@ static inline int cairn__index_reserve(const cairn_allocator *a,
 		cairn__free(a, ix->slots, (size_t)cap * sizeof(uint32_t));
 	ix->slots = slots;
 	ix->mask = (uint32_t)(ncap - 1);
-	for (uint32_t p = 0; p < present; p++)
+	/* Records land at random slots of an array that may be far larger
+	 * than the caches: fetch a few records ahead so misses overlap. */
+	for (uint32_t p = 0; p < present; p++) {
+		if (p + 8 < present)
+			cairn__index_prefetch(ix, hash_at(tab, p + 8));
 		cairn__index_put(ix, hash_at(tab, p), p);
+	}
 	return 0;
 }
 
@@ -142,11 +164,25 @@ static inline void cairn__index_free(const cairn_allocator *a,
 	ix->mask = 0;
 }
 
-static inline void cairn__index_clear(cairn__index *ix)
+/*
+ * Empty the index of a table whose `present` records all go. A table far
+ * smaller than its index (a delta's document, cleared after each write,
+ * keeps the index of its largest size) zeroes only its records' slots.
+ */
+static inline void cairn__index_clear(cairn__index *ix, const void *tab,
+                                      cairn__hash_at_fn hash_at,
+                                      uint32_t present)
 {
-	if (ix->slots)
+	if (!ix->slots)
+		return;
+	if ((uint64_t)present * 8 > cairn__index_cap(ix)) {
 		memset(ix->slots, 0,
 		       (size_t)cairn__index_cap(ix) * sizeof(uint32_t));
+		return;
+	}
+	/* In any order: slot_of scans past emptied slots to a record's. */
+	for (uint32_t p = 0; p < present; p++)
+		ix->slots[cairn__index_slot_of(ix, hash_at(tab, p), p)] = 0;
 }
 
 #endif /* CAIRN_INDEX_INT_H */

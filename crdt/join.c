@@ -43,14 +43,27 @@ typedef struct join_ctx {
 	                    UINT32_MAX; NULL if it could not be made */
 	uint32_t ninv;
 	cairn__dots collect; /* dots for the destination's context (state) */
+	bool changed;        /* an entry, a dot or a removal came in */
 	cairn__dots tmp_live, tmp_rm;
 } join_ctx;
 
+/* A binary search, written out: bsearch's calls through a comparator
+ * cost more than the search of these short lists. */
 static bool sorted_has(const cairn__dot *dots, uint32_t n, uint32_t w,
                        uint64_t c)
 {
-	cairn__dot key = {c, w};
-	return n && bsearch(&key, dots, n, sizeof *dots, cairn__dot_cmp);
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const cairn__dot *d = &dots[mid];
+		if (d->writer == w && d->counter == c)
+			return true;
+		if (d->writer < w || (d->writer == w && d->counter < c))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 /*
@@ -169,6 +182,7 @@ static int join_reg(join_ctx *j, const cairn__field *sf, uint32_t hash,
 			if (src_covers(j, sf, NULL, dw, c)) {
 				cairn__reg_remove(j->a, df, i);
 				reg = cairn__field_reg(df);
+				j->changed = true;
 			}
 		}
 	}
@@ -188,15 +202,16 @@ static int join_reg(join_ctx *j, const cairn__field *sf, uint32_t hash,
 			return rc;
 		cairn__entry e = sreg[i];
 		e.writer = dw;
-		cairn_value v = cairn__entry_value(&sreg[i]);
-		rc = cairn__payload_store(j->a, &v, &e.v);
+		cairn_type type = CAIRN__META_TYPE(e.meta);
+		rc = cairn__payload_copy(j->a, &sreg[i].v, type, e.vlen, &e.v);
 		if (rc)
 			return rc;
 		rc = cairn__reg_push(j->a, df, &e);
 		if (rc) {
-			cairn__payload_release(j->a, &e.v, v.type, e.vlen);
+			cairn__payload_release(j->a, &e.v, type, e.vlen);
 			return rc;
 		}
+		j->changed = true;
 	}
 	for (uint32_t i = 0; i < sn; i++) {
 		int rc = collect(j, sreg[i].writer,
@@ -235,6 +250,8 @@ static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
 			if (in_src || !src_covers(j, sf, sx, dlive[i].writer,
 			                          dlive[i].counter))
 				rc = cairn__dots_push(a, live, dlive[i]);
+			else
+				j->changed = true;
 		}
 		for (uint32_t i = 0; i < dx->nrm && !rc; i++)
 			rc = cairn__dots_push(a, rm, drm[i]);
@@ -244,8 +261,10 @@ static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
 		cairn__dot d = {slive[i].counter, j->map[slive[i].writer]};
 		if (cairn__dots_has(live->p, kept, d.writer, d.counter))
 			continue;
-		if (!dst_covers(j, df, dx, d.writer, d.counter))
+		if (!dst_covers(j, df, dx, d.writer, d.counter)) {
 			rc = cairn__dots_push(a, live, d);
+			j->changed = true;
+		}
 	}
 	if (!j->state) {
 		for (uint32_t i = 0; i < sx->nrm && !rc; i++) {
@@ -315,6 +334,7 @@ static void sweep_elems(join_ctx *j, const cairn__field *sf, cairn__field *df)
 			                base[m].counter))
 				base[k++] = base[m];
 		if (k != e->ndots) {
+			j->changed = true;
 			if (e->nrm)
 				memmove(base + k, base + e->ndots,
 				        (size_t)e->nrm * sizeof *base);
@@ -473,6 +493,7 @@ static void sweep_unnamed(join_ctx *j)
 			               CAIRN__META_COUNTER(reg[r].meta))) {
 				cairn__reg_remove(j->a, df, r);
 				reg = cairn__field_reg(df);
+				j->changed = true;
 			}
 		}
 		sweep_elems(j, NULL, df);
@@ -490,8 +511,27 @@ static bool is_sorted(const cairn__dots *l)
 	return true;
 }
 
+/* Does the source's context hold a dot the destination's does not? */
+static bool ctx_adds(const join_ctx *j)
+{
+	const cairn__ctx *sc = &j->src->ctx, *dc = &j->dst->ctx;
+	for (uint32_t w = 0; w < sc->n; w++) {
+		uint32_t dw = j->map[w];
+		/* Dots past the destination's contiguous run are new unless
+		 * its cloud holds them; the first one it lacks settles it. */
+		for (uint64_t c = dc->max[dw] + 1; c <= sc->max[w]; c++)
+			if (!cairn__ctx_has(dc, dw, c))
+				return true;
+	}
+	for (uint32_t i = 0; i < sc->ncloud; i++)
+		if (!cairn__ctx_has(dc, j->map[sc->cloud[i].writer],
+		                    sc->cloud[i].counter))
+			return true;
+	return false;
+}
+
 int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
-                    cairn_doc *dst, const cairn_doc *src)
+                    cairn_doc *dst, const cairn_doc *src, bool *changed)
 {
 	join_ctx j;
 	memset(&j, 0, sizeof j);
@@ -529,6 +569,8 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 	}
 
 	rc = rc ? rc : join_fields(&j);
+	if (!rc && changed && !j.changed)
+		j.changed = ctx_adds(&j);
 	if (j.src_ctx && dst->nfields) {
 		if (!rc)
 			sweep_unnamed(&j);
@@ -538,6 +580,8 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 	}
 	if (!rc)
 		rc = cairn__ctx_join(a, &dst->ctx, &src->ctx, j.map);
+	if (!rc && changed && (j.changed || j.collect.n))
+		*changed = true;
 	if (!rc && j.collect.n) {
 		if (!is_sorted(&j.collect))
 			cairn__sort(j.collect.p, j.collect.n,
@@ -609,8 +653,8 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
 	return 0;
 }
 
-int cairn_replica_join(cairn_replica *r, const cairn_delta *delta,
-                       uint64_t now_ms)
+static int replica_join(cairn_replica *r, const cairn_delta *delta,
+                        uint64_t now_ms, bool *changed)
 {
 	if (!r || !delta)
 		return CAIRN_EINVAL;
@@ -628,7 +672,25 @@ int cairn_replica_join(cairn_replica *r, const cairn_delta *delta,
 		rc = cairn_replica_doc(r, sd->id, &dd);
 		if (!rc)
 			rc = cairn__doc_join(&r->alloc, r->cfg.hash_key, dd,
-			                     sd);
+			                     sd, changed);
 	}
+	return rc;
+}
+
+int cairn_replica_join(cairn_replica *r, const cairn_delta *delta,
+                       uint64_t now_ms)
+{
+	return replica_join(r, delta, now_ms, NULL);
+}
+
+int cairn_replica_join_changed(cairn_replica *r, const cairn_delta *delta,
+                               uint64_t now_ms, bool *changed)
+{
+	if (!changed)
+		return CAIRN_EINVAL;
+	bool did = false;
+	int rc = replica_join(r, delta, now_ms, &did);
+	if (!rc)
+		*changed = did;
 	return rc;
 }

@@ -5,42 +5,45 @@
 
 #include "crdt_int.h"
 
-cairn_value cairn_value_nil(void)
+/* Static, so the constructors inline it (an exported function may be
+ * interposed, so calls to it stay calls). */
+static cairn_value zeroed(cairn_type type)
 {
 	cairn_value v;
 	memset(&v, 0, sizeof v);
-	v.type = CAIRN_NIL;
+	v.type = type;
 	return v;
+}
+
+cairn_value cairn_value_nil(void)
+{
+	return zeroed(CAIRN_NIL);
 }
 
 cairn_value cairn_value_bool(bool b)
 {
-	cairn_value v = cairn_value_nil();
-	v.type = CAIRN_BOOL;
+	cairn_value v = zeroed(CAIRN_BOOL);
 	v.as.b = b;
 	return v;
 }
 
 cairn_value cairn_value_int(int64_t i)
 {
-	cairn_value v = cairn_value_nil();
-	v.type = CAIRN_INT;
+	cairn_value v = zeroed(CAIRN_INT);
 	v.as.i = i;
 	return v;
 }
 
 cairn_value cairn_value_float(double f)
 {
-	cairn_value v = cairn_value_nil();
-	v.type = CAIRN_FLOAT;
+	cairn_value v = zeroed(CAIRN_FLOAT);
 	v.as.f = f;
 	return v;
 }
 
 cairn_value cairn_value_strn(const void *p, size_t len)
 {
-	cairn_value v = cairn_value_nil();
-	v.type = CAIRN_STR;
+	cairn_value v = zeroed(CAIRN_STR);
 	v.as.bytes.ptr = p;
 	v.as.bytes.len = len;
 	return v;
@@ -162,20 +165,10 @@ int cairn__payload_store(const cairn_allocator *a, const cairn_value *v,
 	return 0;
 }
 
-void cairn__payload_release(const cairn_allocator *a, cairn__payload *pl,
-                            cairn_type type, uint32_t len)
-{
-	if ((type == CAIRN_STR || type == CAIRN_BIN) &&
-	    len > CAIRN__INLINE_BYTES)
-		cairn__free(a, pl->p, len);
-	memset(pl, 0, sizeof *pl);
-}
-
 cairn_value cairn__payload_view(const cairn__payload *pl, cairn_type type,
                                 uint32_t len)
 {
-	cairn_value v = cairn_value_nil();
-	v.type = type;
+	cairn_value v = zeroed(type);
 	switch (type) {
 	case CAIRN_NIL:
 		break;

@@ -17,8 +17,22 @@
 #include <string.h>
 
 #include "crdt_int.h"
+#include "index_int.h"
 
 typedef enum op_kind { OP_SET, OP_DEL, OP_ADD, OP_RM } op_kind;
+
+/* The delta's side of a write, as it is prepared and then committed. */
+typedef struct delta_prep {
+	cairn_doc *dd;
+	cairn__field *df;
+	cairn__elem *dx;
+	uint32_t self;        /* our writer index in dd */
+	cairn__dots gone;         /* op->gone in dd's writers */
+	cairn__payload value; /* SET: the delta's copy of the value */
+	bool has_value;
+	bool new_field, new_elem; /* made here: undone if the write fails */
+	cairn__dots live, rm;     /* ADD/RM: the element's new dot lists */
+} delta_prep;
 
 /* One write, as it is prepared and then committed. */
 typedef struct write_op {
@@ -34,9 +48,13 @@ typedef struct write_op {
 	cairn__elem *x;       /* the local element, if it exists */
 	cairn__entry entry;   /* SET: the new entry */
 	cairn_hlc clock;      /* SET: the clock after the tick, kept on commit */
+	int tick_rc;          /* SET: the tick's result, reported last */
 	uint8_t policy;       /* the field's policy */
 	uint64_t counter;     /* the fresh dot's counter */
 	cairn__dots gone;         /* superseded dots, in the document's writers */
+	cairn_delta *delta;   /* where the write is recorded, or NULL */
+	delta_prep p;         /* the delta's side */
+	int open_rc;          /* delta_open()'s result, reported in run() */
 } write_op;
 
 static const cairn_allocator *alloc_of(const write_op *op)
@@ -101,17 +119,6 @@ static int next_counter(cairn_doc *d, uint64_t *out)
 
 /* ---- the delta side ----------------------------------------------------- */
 
-typedef struct delta_prep {
-	cairn_doc *dd;
-	cairn__field *df;
-	cairn__elem *dx;
-	uint32_t self;        /* our writer index in dd */
-	cairn__dots gone;         /* op->gone in dd's writers */
-	cairn__payload value; /* SET: the delta's copy of the value */
-	bool has_value;
-	bool new_field, new_elem; /* made here: undone if the write fails */
-	cairn__dots live, rm;     /* ADD/RM: the element's new dot lists */
-} delta_prep;
 
 static void delta_prep_free(const cairn_allocator *a, const cairn_allocator *da,
                             delta_prep *p, const cairn_value *v)
@@ -125,11 +132,36 @@ static void delta_prep_free(const cairn_allocator *a, const cairn_allocator *da,
 	p->has_value = false;
 }
 
-static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
+/*
+ * Our writer index in the delta's document. That document remembers the
+ * writer it last recorded (its writers, and so the index, outlive a clear),
+ * so a run of writes by one replica skips the search.
+ */
+static int delta_self(const cairn_allocator *da, cairn_doc *dd, uint64_t rid,
+                      uint32_t *out)
 {
-	const cairn_allocator *a = alloc_of(op), *da = &delta->alloc;
-	cairn_doc *d = op->d;
-	int rc = cairn__delta_doc_for(delta, d, &p->dd);
+	if (dd->self < dd->ctx.n && dd->ctx.rid[dd->self] == rid) {
+		*out = dd->self;
+		return 0;
+	}
+	int rc = cairn__ctx_writer(da, &dd->ctx, rid, out);
+	if (!rc)
+		dd->self = *out;
+	return rc;
+}
+
+/*
+ * The part of the delta's side that needs no local field: the delta's
+ * document, its field record, our writer index there and its copy of the
+ * value. begin() does it while the local field's index slot loads; what it
+ * made is undone if the write goes no further.
+ */
+static int delta_open(write_op *op)
+{
+	cairn_delta *delta = op->delta;
+	delta_prep *p = &op->p;
+	const cairn_allocator *da = &delta->alloc;
+	int rc = cairn__delta_doc_for(delta, op->d, &p->dd);
 	if (rc)
 		return rc;
 	bool same_key = memcmp(delta->key, op->r->cfg.hash_key, 16) == 0;
@@ -144,8 +176,23 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 			return rc;
 		p->new_field = true;
 	}
+	rc = delta_self(da, p->dd, op->r->cfg.id, &p->self);
+	if (!rc && op->kind == OP_SET) {
+		rc = cairn__payload_store(da, op->v, &p->value);
+		p->has_value = rc == 0;
+	}
+	return rc;
+}
+
+/* The rest, which depends on the local field: policy, superseded dots. */
+static int delta_prepare(write_op *op)
+{
+	cairn_delta *delta = op->delta;
+	delta_prep *p = &op->p;
+	const cairn_allocator *a = alloc_of(op), *da = &delta->alloc;
+	cairn_doc *d = op->d;
+	int rc = 0;
 	p->df->policy = op->policy;
-	rc = cairn__ctx_writer(da, &p->dd->ctx, op->r->cfg.id, &p->self);
 	/* Translate the superseded dots into the delta document's writers. */
 	for (uint32_t i = 0; i < op->gone.n && !rc; i++) {
 		cairn__dot t = {op->gone.p[i].counter, 0};
@@ -157,12 +204,6 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 	}
 	if (rc)
 		return rc;
-	if (op->kind == OP_SET) {
-		rc = cairn__payload_store(da, op->v, &p->value);
-		if (rc)
-			return rc;
-		p->has_value = true;
-	}
 	if (op->kind == OP_SET || op->kind == OP_DEL) {
 		if (p->gone.n || p->df->shape != CAIRN__EMPTY) {
 			rc = cairn__field_make_ext(da, p->df);
@@ -180,8 +221,9 @@ static int delta_prepare(write_op *op, cairn_delta *delta, delta_prep *p)
 	rc = cairn__field_make_ext(da, p->df);
 	if (rc)
 		return rc;
-	uint32_t eh = same_key ? op->vhash
-	                       : cairn__value_hash32(delta->key, op->v);
+	uint32_t eh = memcmp(delta->key, op->r->cfg.hash_key, 16) == 0
+	                      ? op->vhash
+	                      : cairn__value_hash32(delta->key, op->v);
 	p->dx = cairn__set_find(&p->df->u.ext->set, op->v, eh);
 	if (!p->dx) {
 		rc = cairn__set_insert(da, &p->df->u.ext->set, op->v, eh, &p->dx);
@@ -286,8 +328,10 @@ static void delta_commit(write_op *op, cairn_delta *delta, delta_prep *p)
 
 /* ---- the document side ------------------------------------------------- */
 
-static int run(write_op *op, cairn_delta *delta)
+static int run(write_op *op)
 {
+	cairn_delta *delta = op->delta;
+	delta_prep *p = &op->p;
 	const cairn_allocator *a = alloc_of(op);
 	cairn_doc *d = op->d;
 	int rc;
@@ -311,16 +355,8 @@ static int run(write_op *op, cairn_delta *delta)
 	if (rc)
 		return rc;
 
-	delta_prep p;
-	p.dd = NULL;
-	p.df = NULL;
-	p.dx = NULL;
-	p.has_value = p.new_field = p.new_elem = false;
-	cairn__dots_init(&p.gone);
-	cairn__dots_init(&p.live);
-	cairn__dots_init(&p.rm);
 	if (delta) {
-		rc = delta_prepare(op, delta, &p);
+		rc = op->open_rc ? op->open_rc : delta_prepare(op);
 		if (rc)
 			goto fail;
 	}
@@ -357,7 +393,7 @@ static int run(write_op *op, cairn_delta *delta)
 
 	/* Commit: nothing below can fail. */
 	if (delta)
-		delta_commit(op, delta, &p);
+		delta_commit(op, delta, p);
 	switch (op->kind) {
 	case OP_SET:
 		cairn__field_release(a, op->f);
@@ -385,7 +421,7 @@ static int run(write_op *op, cairn_delta *delta)
 		d->ctx.max[d->self] = op->counter;
 	if (op->kind == OP_SET)
 		op->r->hlc = op->clock;
-	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
+	delta_prep_free(a, delta ? &delta->alloc : a, p, op->v);
 	cairn__dots_free(a, &op->gone);
 	return 0;
 
@@ -394,15 +430,37 @@ fail_local:
 	                       op->v ? cairn__value_len(op->v) : 0);
 fail:
 	if (delta)
-		delta_undo(delta, &p);
-	delta_prep_free(a, delta ? &delta->alloc : a, &p, op->v);
+		delta_undo(delta, p);
+	delta_prep_free(a, delta ? &delta->alloc : a, p, op->v);
 	cairn__dots_free(a, &op->gone);
 	return rc;
 }
 
-/* Common checks and lookups of every write. */
+/* A write refused before run(): what begin() opened in the delta goes. */
+static int refuse(write_op *op, int rc)
+{
+	if (op->delta) {
+		delta_undo(op->delta, &op->p);
+		delta_prep_free(alloc_of(op), &op->delta->alloc, &op->p,
+		                op->v);
+	}
+	return rc;
+}
+
+/*
+ * Common checks and lookups of every write.
+ *
+ * In a large document the index slot of a new name is a cache miss, the
+ * largest single cost of a write. So the slot is fetched as soon as the
+ * name is hashed, and the work that does not need the field runs while it
+ * loads: checking the value, ticking the clock, opening the delta's side.
+ * Errors are still reported in the order of the checks: the name's, the
+ * value's, the field's, the clock's (op->tick_rc, which cairn_doc_set
+ * returns), then the delta's (op->open_rc, in run()). A write refused after
+ * begin() returns through refuse().
+ */
 static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
-                 const cairn_value *v)
+                 const cairn_value *v, uint64_t now_ms, cairn_delta *delta)
 {
 	/* Field by field: the cairn__dots arrays need no clearing. */
 	op->v = NULL;
@@ -410,8 +468,17 @@ static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
 	op->x = NULL;
 	op->vhash = 0;
 	op->counter = 0;
+	op->tick_rc = op->open_rc = 0;
+	op->delta = NULL;
 	memset(&op->entry, 0, sizeof op->entry);
 	cairn__dots_init(&op->gone);
+	op->p.dd = NULL;
+	op->p.df = NULL;
+	op->p.dx = NULL;
+	op->p.has_value = op->p.new_field = op->p.new_elem = false;
+	cairn__dots_init(&op->p.gone);
+	cairn__dots_init(&op->p.live);
+	cairn__dots_init(&op->p.rm);
 	if (!d || !d->owner)
 		return CAIRN_EINVAL;
 	op->kind = kind;
@@ -424,72 +491,77 @@ static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
 	op->name = (const uint8_t *)field;
 	op->name_len = (uint32_t)len;
 	op->hash = cairn__hash32(op->r->cfg.hash_key, field, len);
+	cairn__index_prefetch(&d->fidx, op->hash);
+	if (kind != OP_DEL) {
+		rc = cairn__value_check(v, op->r->cfg.limits.max_value_bytes);
+		op->v = v;
+	}
+	if (kind == OP_SET && !rc) {
+		/* Tick a copy: the clock moves only if the write happens. */
+		op->clock = op->r->hlc;
+		op->tick_rc = cairn_hlc_tick(&op->clock, now_ms, &op->entry.hlc);
+	}
+	if (delta && !rc) {
+		op->delta = delta;
+		op->open_rc = delta_open(op);
+	}
 	op->f = cairn__doc_field(d, op->name, op->name_len, op->hash);
 	if (!op->f && !cairn__utf8_valid(op->name, op->name_len))
-		return CAIRN_EINVAL;
+		return refuse(op, CAIRN_EINVAL);
 	op->policy = op->f ? op->f->policy
 	                   : (uint8_t)cairn__field_policy(op->r, d, op->name,
 	                                                  op->name_len);
-	if (kind != OP_DEL) {
-		rc = cairn__value_check(v, op->r->cfg.limits.max_value_bytes);
-		if (rc)
-			return rc;
-		op->v = v;
-	}
-	return 0;
+	return rc;
 }
 
 int cairn_doc_set(cairn_doc *d, const char *field, const cairn_value *v,
                   uint64_t now_ms, cairn_delta *delta)
 {
 	write_op op;
-	int rc = begin(&op, OP_SET, d, field, v);
+	int rc = begin(&op, OP_SET, d, field, v, now_ms, delta);
 	if (rc)
 		return rc;
 	cairn_policy policy = (cairn_policy)op.policy;
 	if (op.f) {
 		uint32_t nreg = cairn__field_nreg(op.f);
 		if (nreg == 0 && cairn__field_nelems(op.f))
-			return CAIRN_EKIND;
+			return refuse(&op, CAIRN_EKIND);
 		if (policy == CAIRN_POLICY_FWW && nreg)
-			return CAIRN_EEXIST;
+			return refuse(&op, CAIRN_EEXIST);
 	}
-	/* Tick a copy: the clock moves only if the write happens. */
-	op.clock = op.r->hlc;
-	rc = cairn_hlc_tick(&op.clock, now_ms, &op.entry.hlc);
-	if (rc)
-		return rc;
+	if (op.tick_rc)
+		return refuse(&op, op.tick_rc);
 	op.entry.vlen = cairn__value_len(v);
-	return run(&op, delta);
+	return run(&op);
 }
 
 int cairn_doc_del(cairn_doc *d, const char *field, cairn_delta *delta)
 {
 	write_op op;
-	int rc = begin(&op, OP_DEL, d, field, NULL);
+	int rc = begin(&op, OP_DEL, d, field, NULL, 0, delta);
 	if (rc)
 		return rc;
 	if (!op.f || (cairn__field_nreg(op.f) == 0 &&
 	              cairn__field_nelems(op.f) == 0))
-		return CAIRN_ENOTFOUND;
-	return run(&op, delta);
+		return refuse(&op, CAIRN_ENOTFOUND);
+	return run(&op);
 }
 
 static int set_op(op_kind kind, cairn_doc *d, const char *field,
                   const cairn_value *elem, cairn_delta *delta)
 {
 	write_op op;
-	int rc = begin(&op, kind, d, field, elem);
+	int rc = begin(&op, kind, d, field, elem, 0, delta);
 	if (rc)
 		return rc;
 	if (op.f && cairn__field_nreg(op.f))
-		return CAIRN_EKIND;
+		return refuse(&op, CAIRN_EKIND);
 	op.vhash = cairn__value_hash32(op.r->cfg.hash_key, elem);
 	if (op.f && cairn__field_nelems(op.f))
 		op.x = cairn__set_find(&op.f->u.ext->set, elem, op.vhash);
 	if (kind == OP_RM && !op.x)
-		return CAIRN_ENOTFOUND;
-	return run(&op, delta);
+		return refuse(&op, CAIRN_ENOTFOUND);
+	return run(&op);
 }
 
 int cairn_doc_add(cairn_doc *d, const char *field, const cairn_value *elem,

@@ -12,6 +12,10 @@
  * replicas). Files are named by the first 8 bytes of their BLAKE2b-256, so
  * running it again rewrites the same files; remove stale ones by hand when
  * the encoding changes (a changed encoding is a format version bump anyway).
+ *
+ * It also writes fuzz/corpus/fuzz_json/: exports of replicas made through
+ * the public API (cairn_replica_export_json), single JSON values, and
+ * hand-written inputs that each break one rule of docs/JSON.md.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -25,11 +29,12 @@
 #include <msgpack.h>
 
 #include "cairn/crdt.h"
+#include "cairn/json.h"
 
 #include "bytes_int.h"
 
 static const char *root;
-static size_t written[2];
+static size_t written[3];
 
 static void die(const char *what)
 {
@@ -58,10 +63,10 @@ static void make_dir(const char *path)
 /* Write one seed to root/target/<hash>; which indexes `written`. */
 static void emit(int which, const void *data, size_t len)
 {
-	static const char *const targets[2] = {"fuzz_msgpack_check",
-	                                       "fuzz_delta_decode"};
-	/* Every seed must be one valid msgpack object. */
-	if (cairn__msgpack_check(data, len, NULL, NULL) != 0)
+	static const char *const targets[3] = {
+	        "fuzz_msgpack_check", "fuzz_delta_decode", "fuzz_json"};
+	/* Every msgpack or delta seed must be one valid msgpack object. */
+	if (which < 2 && cairn__msgpack_check(data, len, NULL, NULL) != 0)
 		die("a generated seed is not valid msgpack");
 
 	uint8_t h[32];
@@ -403,6 +408,93 @@ static void delta_seeds(void)
 	cairn_replica_free(p);
 }
 
+/* ------------------------------------------------------------------------ */
+/* JSON seeds                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void emit_export(const cairn_replica *r)
+{
+	cairn_buf b;
+	cairn_buf_init(&b, NULL);
+	CHECK(cairn_replica_export_json(r, &b));
+	emit(2, b.data, b.len);
+	cairn_buf_free(&b);
+}
+
+#define JSON_HEAD "{\"format\": \"cairn-export\", \"version\": 1, \"documents\": "
+
+static void json_seeds(void)
+{
+	/* Exports: every value type, a set, and concurrent writes (a
+	 * {"values"} register and a kind conflict). */
+	cairn_replica *a = replica(UINT64_C(0xa000000000000001));
+	cairn_replica *b = replica(UINT64_C(0xb000000000000002));
+	emit_export(a); /* empty */
+	cairn_value vals[] = {
+	        cairn_value_nil(),
+	        cairn_value_bool(true),
+	        cairn_value_int(INT64_MIN),
+	        cairn_value_int(INT64_MAX),
+	        cairn_value_float(-0.0),
+	        cairn_value_float(0.1),
+	        cairn_value_float(5e-324),
+	        cairn_value_float(1.7976931348623157e308),
+	        cairn_value_float(1e16),
+	        cairn_value_float(NAN),
+	        cairn_value_float(-INFINITY),
+	        cairn_value_str("caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \\ \n\x01"),
+	        cairn_value_bin("\x00\xff\x10", 3),
+	        cairn_value_bin("ab", 2),
+	};
+	cairn_doc *d = doc(a, "tickets/8812");
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "f%02zu", i);
+		CHECK(cairn_doc_set(d, name, &vals[i], T0 + i, NULL));
+		CHECK(cairn_doc_add(d, "set", &vals[i], NULL));
+	}
+	emit_export(a);
+	cairn_value v = cairn_value_str("x");
+	CHECK(cairn_doc_set(doc(a, "t/\xc3\xa9"), "who", &v, T0 + 50, NULL));
+	v = cairn_value_str("y");
+	CHECK(cairn_doc_set(doc(b, "t/\xc3\xa9"), "who", &v, T0 + 40, NULL));
+	v = cairn_value_int(1);
+	CHECK(cairn_doc_set(doc(a, "t/\xc3\xa9"), "mixed", &v, T0 + 50, NULL));
+	CHECK(cairn_doc_add(doc(b, "t/\xc3\xa9"), "mixed", &v, NULL));
+	cairn_delta *bstate = delta();
+	CHECK(cairn_replica_state(b, bstate));
+	CHECK(cairn_replica_join(a, bstate, T0 + 100));
+	emit_export(a);
+	cairn_delta_free(bstate);
+	cairn_replica_free(a);
+	cairn_replica_free(b);
+
+	/* Single values, and inputs that each break one rule. */
+	static const char *const texts[] = {
+	        "null",
+	        "\"str \\u00e9 \\ud83d\\ude00\"",
+	        "-12.5e-3",
+	        "{\"bin\": \"Zm9vYg==\"}",
+	        "{\"float\": \"-Infinity\"}",
+	        "2.4703282292062327208828439643411068618252990130716238221279"
+	        "28e-324",
+	        JSON_HEAD "{\"d\": {\"f\": {\"values\": [1, 2.0, \"3\"]}, "
+	                  "\"s\": {\"set\": []}}}}",
+	        JSON_HEAD "{}, \"extra\": 1}",                  /* unknown key */
+	        "{\"format\": \"cairn-export\", \"version\": 2, "
+	        "\"documents\": {}}",                           /* version */
+	        JSON_HEAD "{\"d\": {\"f\": 1, \"\\u0066\": 2}}}", /* dup */
+	        JSON_HEAD "{\"d\": {\"f\": \"\\ud800\"}}}",       /* lone */
+	        JSON_HEAD "{\"d\": {\"f\": {\"bin\": \"Zh==\"}}}}", /* b64 */
+	        JSON_HEAD "{\"d\": {\"f\": {\"set\": [[1]]}}}}",    /* nest */
+	        JSON_HEAD "{\"d\": {\"f\": 9223372036854775808}}}",  /* int */
+	        JSON_HEAD "{\"\\u0000\": {}}}",                      /* NUL */
+	        JSON_HEAD "{\"d\": {\"f\": [1, {\"bin\"",          /* cut */
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		emit(2, texts[i], strlen(texts[i]));
+}
+
 int main(int argc, char **argv)
 {
 	root = argc > 1 ? argv[1] : "fuzz/corpus";
@@ -412,11 +504,14 @@ int main(int argc, char **argv)
 	make_dir(path);
 	snprintf(path, sizeof(path), "%s/fuzz_delta_decode", root);
 	make_dir(path);
+	snprintf(path, sizeof(path), "%s/fuzz_json", root);
+	make_dir(path);
 
 	msgpack_seeds();
 	delta_seeds();
-	printf("cairn-fuzz-gen-corpus: %zu msgpack seeds, %zu delta seeds "
-	       "in %s\n",
-	       written[0], written[1], root);
+	json_seeds();
+	printf("cairn-fuzz-gen-corpus: %zu msgpack seeds, %zu delta seeds, "
+	       "%zu json seeds in %s\n",
+	       written[0], written[1], written[2], root);
 	return 0;
 }

@@ -8,6 +8,8 @@
 
 #include "cairn/common.h"
 #include "cairn/crdt.h"
+#include "cairn/json.h"
 #include "cairn/store.h"
+#include "cairn/net.h"
 
 #endif /* CAIRN_H */

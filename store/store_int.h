@@ -5,6 +5,7 @@
 #ifndef CAIRN_STORE_INT_H
 #define CAIRN_STORE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,5 +19,176 @@
  * 9) == 0xE3069283.
  */
 uint32_t cairn__crc32c(uint32_t crc, const void *p, size_t n);
+
+
+/* ---- little-endian fields of the file formats ------------------------- */
+
+static inline void cairn__put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void cairn__put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t cairn__get_u32(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline uint64_t cairn__get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* ---- files through the VFS (file.c) ------------------------------------ */
+
+/*
+ * The store's view of its directory: the VFS, the directory's path, and
+ * the raw errno and message of the last failure, which the public calls
+ * report.
+ */
+typedef struct cairn__dir {
+	const cairn_vfs *vfs;
+	cairn_allocator alloc;
+	char path[400];
+	int os_error;
+	cairn_store_report *report; /* where failures are described, or NULL */
+} cairn__dir;
+
+/* Map a negative errno from the VFS to a cairn_err, keeping the errno. */
+int cairn__os_err(cairn__dir *d, int neg_errno, const char *what,
+                  const char *name);
+
+/* Describe a failure in d->report (printf-style message). */
+void cairn__report(cairn__dir *d, const char *name, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+
+/* dir/name into out[cap]; CAIRN_ETOOBIG if it does not fit. */
+int cairn__join_path(const cairn__dir *d, const char *name, char *out,
+                     size_t cap);
+
+/* Write all of buf at off, looping over short writes. */
+int cairn__write_all(cairn__dir *d, int f, uint64_t off, const void *buf,
+                     size_t len, const char *name);
+
+/* Read exactly len bytes at off; CAIRN_ECORRUPT at a short read. */
+int cairn__read_all(cairn__dir *d, int f, uint64_t off, void *buf,
+                    size_t len, const char *name);
+
+/*
+ * A small file: magic (8) | u32 length | payload | u32 CRC-32C of all that
+ * precedes it. Written to name.tmp, synced, renamed over name, and the
+ * directory synced: after a crash either the old or the new file is
+ * there, whole.
+ */
+#define CAIRN__SMALL_MAX (UINT32_C(1) << 20)
+int cairn__small_write(cairn__dir *d, const char *name, const char magic[8],
+                       const void *data, size_t len, unsigned mode);
+/* Read a small file into buf (cap bytes); *len gets its payload length.
+ * CAIRN_ENOTFOUND, CAIRN_ECORRUPT, CAIRN_ESPACE (*len set), CAIRN_EIO. */
+int cairn__small_read(cairn__dir *d, const char *name, const char magic[8],
+                      void *buf, size_t cap, size_t *len);
+
+/* ---- the log (log.c) ---------------------------------------------------- */
+
+/*
+ * A log file is named log-<first sequence number, 16 hex digits> and starts
+ * with a header: magic "cairnlg1" | u64 first seq | u32 CRC-32C of those 16
+ * bytes. Records follow:
+ *   u32 payload length | u8 type | 3 zero bytes | u64 seq | payload |
+ *   u32 CRC-32C of everything before it in the record.
+ * Sequence numbers rise by one from record to record and from file to
+ * file. The CRC sits at the end so that a record cut short never checks.
+ */
+#define CAIRN__LOG_HEADER 20u
+#define CAIRN__REC_HEAD 16u
+#define CAIRN__REC_TAIL 4u
+
+enum cairn__rec_type {
+	CAIRN__REC_DELTA = 1, /* u64 clock | encoded delta */
+	CAIRN__REC_PEER = 2,  /* 32-byte peer id | u64 mark */
+};
+
+/* One record as the scan reads it; payload points into the scan buffer. */
+typedef struct cairn__rec {
+	uint8_t type;
+	uint64_t seq;
+	const uint8_t *payload;
+	uint32_t len;
+} cairn__rec;
+
+typedef int (*cairn__rec_fn)(void *ud, const cairn__rec *rec);
+
+/* What a scan of one log file found. */
+typedef struct cairn__scan {
+	uint64_t first_seq;  /* from the header */
+	uint64_t last_seq;   /* of the last good record (first_seq - 1: none) */
+	uint64_t good_end;   /* offset just past the last good record */
+	uint64_t size;       /* the file's size */
+	uint64_t bad_offset; /* where a bad record starts (== good_end) */
+	bool bad;            /* a record at good_end fails */
+	bool torn;           /* ... and nothing valid follows it: a torn tail */
+} cairn__scan;
+
+/*
+ * Scan log file `name`, calling fn for every good record in order (fn may
+ * be NULL). Stops at the first bad record and says whether it is a torn
+ * tail (no good record after it) or corruption with data behind it.
+ * Returns 0 (bad or not: see *out), CAIRN_ECORRUPT for a bad header,
+ * fn's non-zero result, or an I/O error.
+ */
+int cairn__log_scan(cairn__dir *d, const char *name, uint32_t max_record,
+                    cairn__rec_fn fn, void *ud, cairn__scan *out);
+
+/* log-<seq> for a first sequence number; out must hold 21 bytes. */
+void cairn__log_name(uint64_t first_seq, char out[21]);
+/* The first sequence number of a log file name, or false. */
+bool cairn__log_parse_name(const char *name, uint64_t *first_seq);
+
+/* Create a log file holding only its header, synced, directory synced. */
+int cairn__log_create(cairn__dir *d, uint64_t first_seq, int *file);
+
+/* Frame a record into buf (CAIRN__REC_HEAD + len + CAIRN__REC_TAIL bytes;
+ * the payload must already sit at buf + CAIRN__REC_HEAD). */
+void cairn__rec_frame(uint8_t *buf, uint8_t type, uint64_t seq,
+                      uint32_t len);
+
+/* ---- history (history.c) ------------------------------------------------ */
+
+typedef struct cairn__history cairn__history;
+typedef struct cairn__hfield cairn__hfield;
+
+int cairn__history_new(const cairn_allocator *a, uint32_t depth,
+                       cairn__history **out);
+void cairn__history_free(cairn__history *h);
+uint32_t cairn__history_depth(const cairn__history *h);
+/* Remember a value (doc, field) no longer holds: kept in order, newest
+ * first, at most depth of them; a stamp already there is ignored. */
+int cairn__history_push(cairn__history *h, const char *doc, const char *field,
+                        const cairn_value *v, const cairn_stamp *st);
+/* The past values of (doc, field): their number, and *out to read them
+ * with cairn__history_item(). */
+size_t cairn__history_get(const cairn__history *h, const char *doc,
+                          const char *field, const cairn__hfield **out);
+void cairn__history_item(const cairn__hfield *f, size_t i, cairn_value *v,
+                         cairn_stamp *st);
+/* The snapshot section (see history.c); decode pushes into h. */
+int cairn__history_encode(const cairn__history *h, cairn_buf *out);
+int cairn__history_decode(cairn__history *h, const uint8_t *bytes,
+                          size_t len);
 
 #endif /* CAIRN_STORE_INT_H */

@@ -477,6 +477,18 @@ CAIRN_API CAIRN_NODISCARD int cairn_replica_join(cairn_replica *r,
                                                  uint64_t now_ms);
 
 /*
+ * As cairn_replica_join(), and *changed (not NULL) tells whether the
+ * replica's state changed: a value, member or dot it did not hold, or a
+ * removal of one it held. A peer forwards a delta that changed nothing to
+ * no one, so that a mesh does not echo deltas forever. *changed is set on
+ * success only.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_replica_join_changed(cairn_replica *r,
+                                                         const cairn_delta *d,
+                                                         uint64_t now_ms,
+                                                         bool *changed);
+
+/*
  * Copy the whole state of the replica into *out (joined into what *out
  * holds). Returns 0 or CAIRN_ENOMEM (see cairn_delta_join).
  */
@@ -513,6 +525,34 @@ CAIRN_API CAIRN_NODISCARD int cairn_delta_decode(cairn_delta *out,
                                                  const uint8_t *bytes,
                                                  size_t len,
                                                  const cairn_limits *limits);
+
+/*
+ * What a delta carries, field by field, for code above the core that must
+ * look inside one (a store's history, a relay's validation). For each
+ * document and each field the delta touches (a value, a set element, or a
+ * removal), in no particular order:
+ *   field(ud, doc_id, field, policy)        once, first;
+ *   value(ud, doc_id, field, value, stamp)  per register value it carries;
+ *   element(ud, doc_id, field, elem, added) per set element it carries:
+ *                                           added if it brings a live dot,
+ *                                           else it only removes some.
+ * Any callback may be NULL. A callback returning non-zero stops the walk,
+ * and cairn_delta_visit() returns that value; else 0 (CAIRN_EINVAL for a
+ * NULL argument). Pointers passed are valid during the callback only; the
+ * delta must not change during the walk.
+ */
+typedef struct cairn_delta_visitor {
+	int (*field)(void *ud, const char *doc_id, const char *field,
+	             cairn_policy policy);
+	int (*value)(void *ud, const char *doc_id, const char *field,
+	             const cairn_value *value, const cairn_stamp *stamp);
+	int (*element)(void *ud, const char *doc_id, const char *field,
+	               const cairn_value *elem, bool added);
+} cairn_delta_visitor;
+
+CAIRN_API CAIRN_NODISCARD int cairn_delta_visit(const cairn_delta *d,
+                                                const cairn_delta_visitor *v,
+                                                void *ud);
 
 #define CAIRN_DIGEST_BYTES 32
 

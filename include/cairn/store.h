@@ -129,9 +129,11 @@ typedef enum cairn_sync_policy {
 #define CAIRN_STORE_DEFAULT_COMPACT_BYTES (UINT64_C(64) << 20)
 
 typedef struct cairn_store_config {
-	/* The replica: its id (required, and the same on every open of the
-	 * directory), source priority, limits, allocator. hlc_resume is
-	 * ignored: the store resumes from the clock it persisted. */
+	/* The replica: its id, source priority, limits, allocator. The id
+	 * is recorded when the store is created and must match on every
+	 * later open; 0 means "the recorded one" (creating a store needs a
+	 * real id). hlc_resume is ignored: the store resumes from the clock
+	 * it persisted. */
 	cairn_replica_config replica;
 	cairn_sync_policy sync;      /* default CAIRN_SYNC_EVERY */
 	uint32_t group_window_ms;    /* GROUP only; default 0 */
