@@ -433,6 +433,8 @@ void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d);
 bool cairn__doc_is_empty(const cairn_doc *d);
 cairn__field *cairn__doc_field(const cairn_doc *d, const uint8_t *name,
                                uint32_t len, uint32_t hash);
+/* Room for `extra` more fields, so that adding them grows nothing. */
+int cairn__doc_reserve(const cairn_allocator *a, cairn_doc *d, uint32_t extra);
 int cairn__doc_field_add(const cairn_allocator *a, cairn_doc *d,
                          const uint8_t *name, uint32_t len, uint32_t hash,
                          cairn__field **out);

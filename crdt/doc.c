@@ -323,6 +323,18 @@ cairn__field *cairn__doc_field(const cairn_doc *d, const uint8_t *name,
 	return pos == CAIRN__NOPOS ? NULL : &d->fields[pos];
 }
 
+int cairn__doc_reserve(const cairn_allocator *a, cairn_doc *d, uint32_t extra)
+{
+	if (extra > UINT32_MAX - d->nfields)
+		return CAIRN_ENOMEM;
+	int rc = cairn__grow_to(a, (void **)&d->fields, &d->capfields,
+	                        d->nfields + extra, sizeof *d->fields);
+	if (!rc)
+		rc = cairn__index_reserve(a, &d->fidx, d->nfields + extra,
+		                          d->fields, field_hash_at, d->nfields);
+	return rc;
+}
+
 int cairn__doc_field_add(const cairn_allocator *a, cairn_doc *d,
                          const uint8_t *name, uint32_t len, uint32_t hash,
                          cairn__field **out)

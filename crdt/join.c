@@ -568,6 +568,10 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 			j.inv[j.map[i]] = i;
 	}
 
+	/* Loading a state into an empty document: size its tables once
+	 * instead of doubling them all the way up. */
+	if (!rc && dst->nfields == 0 && src->nfields > 8)
+		rc = cairn__doc_reserve(a, dst, src->nfields);
 	rc = rc ? rc : join_fields(&j);
 	if (!rc && changed && !j.changed)
 		j.changed = ctx_adds(&j);

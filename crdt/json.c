@@ -59,7 +59,8 @@ static int mem_reserve(const cairn_allocator *a, void **arr, size_t *cap,
 		return 0;
 	if (n > SIZE_MAX / size)
 		return CAIRN_ENOMEM;
-	void *p = custom_alloc(a) ? a->alloc(a->ud, n * size) : malloc(n * size);
+	void *p =
+	        custom_alloc(a) ? a->alloc(a->ud, n * size) : malloc(n * size);
 	if (p == NULL)
 		return CAIRN_ENOMEM;
 	mem_free(a, *arr, *cap * size);
@@ -147,8 +148,8 @@ static size_t utf8_put(uint8_t out[4], uint32_t cp)
 
 typedef struct bn {
 	uint32_t w[BN_WORDS];
-	size_t n;  /* words in use; w[n-1] != 0 unless n == 0 */
-	bool ovf;  /* a result did not fit (excluded by the bounds) */
+	size_t n; /* words in use; w[n-1] != 0 unless n == 0 */
+	bool ovf; /* a result did not fit (excluded by the bounds) */
 } bn;
 
 static void bn_set(bn *a, uint64_t v)
@@ -195,9 +196,8 @@ static void bn_mul_pow10(bn *a, uint64_t k)
 {
 	for (; k >= 9 && !a->ovf; k -= 9)
 		bn_mul_add(a, 1000000000u, 0);
-	static const uint32_t p10[9] = {1,      10,      100,      1000,
-	                                10000,  100000,  1000000,  10000000,
-	                                100000000};
+	static const uint32_t p10[9] = {
+	        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 	if (k > 0)
 		bn_mul_add(a, p10[k], 0);
 }
@@ -239,8 +239,8 @@ static void bn_sub(bn *a, const bn *b)
 {
 	uint64_t borrow = 0;
 	for (size_t i = 0; i < a->n; i++) {
-		uint64_t t = (uint64_t)a->w[i] - (i < b->n ? b->w[i] : 0) -
-		             borrow;
+		uint64_t t =
+		        (uint64_t)a->w[i] - (i < b->n ? b->w[i] : 0) - borrow;
 		a->w[i] = (uint32_t)t;
 		borrow = (t >> 32) & 1u;
 	}
@@ -924,7 +924,8 @@ static int parse_string(jp *p, cairn_buf *dst, size_t max, int too_long)
 			}
 			if (cp >= 0xd800u && cp <= 0xdbffu) {
 				/* A high surrogate needs a low one next. */
-				if (p->len - p->pos < 2 || p->s[p->pos] != '\\' ||
+				if (p->len - p->pos < 2 ||
+				    p->s[p->pos] != '\\' ||
 				    p->s[p->pos + 1] != 'u') {
 					rc = fail_at(p, esc, CAIRN_EDECODE);
 					break;
@@ -1005,7 +1006,8 @@ static int parse_number(jp *p, bool as_float, cairn_value *out)
 	}
 
 	if (!is_float) {
-		uint64_t lim = neg ? UINT64_C(1) << 63 : (UINT64_C(1) << 63) - 1;
+		uint64_t lim =
+		        neg ? UINT64_C(1) << 63 : (UINT64_C(1) << 63) - 1;
 		uint64_t m = 0;
 		for (size_t i = int_start; i < int_end; i++) {
 			uint64_t d = (uint64_t)(p->s[i] - '0');
@@ -1093,9 +1095,12 @@ static int parse_key_word(jp *p, cairn_buf *scratch, key_word *out)
 		const char *s;
 		key_word w;
 	} words[] = {
-	        {"bin", KEY_BIN},         {"float", KEY_FLOAT},
-	        {"set", KEY_SET},         {"values", KEY_VALUES},
-	        {"format", KEY_FORMAT},   {"version", KEY_VERSION},
+	        {"bin", KEY_BIN},
+	        {"float", KEY_FLOAT},
+	        {"set", KEY_SET},
+	        {"values", KEY_VALUES},
+	        {"format", KEY_FORMAT},
+	        {"version", KEY_VERSION},
 	        {"documents", KEY_DOCUMENTS},
 	};
 	size_t base = scratch->len;
@@ -1223,8 +1228,8 @@ static int parse_value(jp *p, cairn_buf *scratch, cairn_value *out)
 	}
 	case '{': {
 		key_word w;
-		int rc = open_wrapper(p, scratch, WORD(KEY_BIN) | WORD(KEY_FLOAT),
-		                      &w);
+		int rc = open_wrapper(p, scratch,
+		                      WORD(KEY_BIN) | WORD(KEY_FLOAT), &w);
 		if (rc == 0)
 			rc = parse_wrapped(p, w, scratch, out);
 		if (rc != 0)
@@ -1267,8 +1272,8 @@ int cairn_value_from_json(const char *json, size_t len, cairn_buf *scratch,
  * for the duplicate check: decoded bytes in `bytes`, entries in `ents`.
  */
 typedef struct key_ent {
-	size_t off, len; /* in bytes.data */
-	size_t src;      /* offset of the key in the input */
+	size_t off, len;  /* in bytes.data */
+	size_t src;       /* offset of the key in the input */
 	const uint8_t *p; /* set just before sorting */
 } key_ent;
 
@@ -1648,15 +1653,14 @@ static int put_field(exporter *x, cairn_buf *out, const cairn_doc *d,
 	return rc != 0 ? rc : PUTS(out, "]}");
 }
 
-static int put_doc(exporter *x, cairn_buf *out, const cairn_doc *d,
-                   bool *first)
+static int put_doc(exporter *x, cairn_buf *out, const cairn_doc *d, bool *first)
 {
 	size_t n = 0;
 	int rc;
 	while ((rc = cairn_doc_fields(d, x->names, x->names_cap, &n)) ==
 	       CAIRN_ESPACE) {
-		rc = mem_reserve(x->alloc, (void **)&x->names, &x->names_cap,
-		                 n, sizeof(*x->names));
+		rc = mem_reserve(x->alloc, (void **)&x->names, &x->names_cap, n,
+		                 sizeof(*x->names));
 		if (rc != 0)
 			return rc;
 	}

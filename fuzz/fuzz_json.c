@@ -100,7 +100,8 @@ static void fuzz_value(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(w.type == v.type);
 		FUZZ_ASSERT(cairn_value_compare(&v, &w) == 0);
 		FUZZ_ASSERT(cairn_value_to_json(&w, &b) == 0);
-		FUZZ_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+		FUZZ_ASSERT(a.len == b.len &&
+		            memcmp(a.data, b.data, a.len) == 0);
 	}
 	cairn_buf_free(&scratch);
 	cairn_buf_free(&scratch2);
@@ -111,8 +112,8 @@ static void fuzz_value(const uint8_t *data, size_t size)
 static void fuzz_import(const uint8_t *data, size_t size)
 {
 	size_t off1 = SIZE_MAX, off2 = SIZE_MAX;
-	int check = cairn_json_import((const char *)data, size, NULL, NULL,
-	                              &off1);
+	int check =
+	        cairn_json_import((const char *)data, size, NULL, NULL, &off1);
 	applier ap = {.r = new_replica()};
 	int rc = cairn_json_import((const char *)data, size, apply, &ap, &off2);
 	if (check != 0) {

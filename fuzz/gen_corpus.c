@@ -421,7 +421,8 @@ static void emit_export(const cairn_replica *r)
 	cairn_buf_free(&b);
 }
 
-#define JSON_HEAD "{\"format\": \"cairn-export\", \"version\": 1, \"documents\": "
+#define JSON_HEAD                                                              \
+	"{\"format\": \"cairn-export\", \"version\": 1, \"documents\": "
 
 static void json_seeds(void)
 {
@@ -480,16 +481,16 @@ static void json_seeds(void)
 	        "28e-324",
 	        JSON_HEAD "{\"d\": {\"f\": {\"values\": [1, 2.0, \"3\"]}, "
 	                  "\"s\": {\"set\": []}}}}",
-	        JSON_HEAD "{}, \"extra\": 1}",                  /* unknown key */
+	        JSON_HEAD "{}, \"extra\": 1}", /* unknown key */
 	        "{\"format\": \"cairn-export\", \"version\": 2, "
-	        "\"documents\": {}}",                           /* version */
+	        "\"documents\": {}}",                             /* version */
 	        JSON_HEAD "{\"d\": {\"f\": 1, \"\\u0066\": 2}}}", /* dup */
 	        JSON_HEAD "{\"d\": {\"f\": \"\\ud800\"}}}",       /* lone */
 	        JSON_HEAD "{\"d\": {\"f\": {\"bin\": \"Zh==\"}}}}", /* b64 */
 	        JSON_HEAD "{\"d\": {\"f\": {\"set\": [[1]]}}}}",    /* nest */
-	        JSON_HEAD "{\"d\": {\"f\": 9223372036854775808}}}",  /* int */
-	        JSON_HEAD "{\"\\u0000\": {}}}",                      /* NUL */
-	        JSON_HEAD "{\"d\": {\"f\": [1, {\"bin\"",          /* cut */
+	        JSON_HEAD "{\"d\": {\"f\": 9223372036854775808}}}", /* int */
+	        JSON_HEAD "{\"\\u0000\": {}}}",                     /* NUL */
+	        JSON_HEAD "{\"d\": {\"f\": [1, {\"bin\"",           /* cut */
 	};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		emit(2, texts[i], strlen(texts[i]));

@@ -37,7 +37,7 @@ extern "C" {
 /*
  * Append one value as JSON to *out:
  *   nil, bool        null, true, false
- *   int              a decimal integer: -9223372036854775808 .. 9223372036854775807
+ *   int              a decimal integer (int64: 19 digits and a sign at most)
  *   float            the shortest decimal that reads back as the same double,
  *                    always with a '.' or an exponent ("1.0", "0.1", "1e+300")
  *                    so that it reads back as a float; NaN and the infinities
@@ -64,7 +64,8 @@ CAIRN_API CAIRN_NODISCARD int cairn_value_to_json(const cairn_value *v,
  * scratch: where the bytes of a str or bin value are decoded. They are
  * appended (what scratch held is kept) and out->as.bytes points into
  * scratch->data, so it stays valid until scratch is next changed (appended
- * to, reset or freed). Nothing is appended for other types.
+ * to, reset or freed); an empty one may point to static memory instead.
+ * Nothing is appended for other types.
  *
  * Returns 0; CAIRN_EDECODE for malformed JSON, trailing bytes, invalid UTF-8
  * or escapes (lone surrogates), a number out of range, bad base64, or a

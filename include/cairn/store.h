@@ -416,7 +416,14 @@ CAIRN_API CAIRN_NODISCARD int cairn_store_export(const cairn_store *s,
 /*
  * Import JSON in the export format: every value is written as a local
  * write of this replica (registers set, set members added), durably as
- * the policy says. All or nothing: on any error nothing is written.
+ * the policy says. A register exported with several concurrent values
+ * ({"values": [...]}) gets the first one, its winner: one replica's write
+ * cannot recreate concurrency. Writes are stamped from now_ms (0: the
+ * system clock), a millisecond further every 65,536 writes.
+ * The whole input and every write are checked first (syntax, ids, value
+ * sizes, kinds and first-writer-wins fields against the replica), so a
+ * refused import writes nothing; only CAIRN_ENOMEM or an I/O error in the
+ * middle can leave a part written (*written says how much).
  * *written (may be NULL) receives the number of writes made.
  * Returns 0, CAIRN_EDECODE (malformed JSON, with the byte offset in
  * report->offset when report is not NULL), CAIRN_EKIND, CAIRN_ETOOBIG,

@@ -170,13 +170,16 @@ static void test_scalars(void **state)
 	assert_json(&v, "false");
 	assert_round_trip(&v);
 
-	static const int64_t ints[] = {0,         1,         -1,
-	                               42,        -1000000,  INT64_MAX,
-	                               INT64_MIN, INT64_MIN + 1};
-	static const char *const int_text[] = {
-	        "0",       "1",        "-1",
-	        "42",      "-1000000", "9223372036854775807",
-	        "-9223372036854775808", "-9223372036854775807"};
+	static const int64_t ints[] = {
+	        0, 1, -1, 42, -1000000, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+	static const char *const int_text[] = {"0",
+	                                       "1",
+	                                       "-1",
+	                                       "42",
+	                                       "-1000000",
+	                                       "9223372036854775807",
+	                                       "-9223372036854775808",
+	                                       "-9223372036854775807"};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		v = cairn_value_int(ints[i]);
 		assert_json(&v, int_text[i]);
@@ -425,8 +428,7 @@ static void test_float_random(void **state)
 		free(s);
 
 		/* The other way: random decimal text. */
-		snprintf(text, sizeof(text), "%.*e", (int)rng_below(&g, 25),
-		         d);
+		snprintf(text, sizeof(text), "%.*e", (int)rng_below(&g, 25), d);
 		double want = strtod(text, NULL);
 		if (!isinf(want)) {
 			double got = parse_double(text);
@@ -516,9 +518,8 @@ static void test_strings(void **state)
 static void test_base64(void **state)
 {
 	(void)state;
-	static const char *const enc[] = {"",         "Zg==",     "Zm8=",
-	                                  "Zm9v",     "Zm9vYg==", "Zm9vYmE=",
-	                                  "Zm9vYmFy"};
+	static const char *const enc[] = {
+	        "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	char json[64];
 	cairn_buf scratch;
 	cairn_buf_init(&scratch, NULL);
@@ -551,10 +552,10 @@ static void test_base64(void **state)
 	cairn_buf_free(&scratch);
 
 	static const char *const bad[] = {
-	        "Z",        "Zg",       "Zg=",      "Zg===",    "Z===",
-	        "====",     "Zh==",     "Zm9=",     "=Zg=",     "Zg==Zg==",
-	        "Zm9v!A==", "Zm 9v",    "Zm9v\\n",  "Zm9v=",    "Zm-_",
-	        "Zg=a",     "Zm9vYg=",  "Zm9vYmE",  "YQ==\\u0000",
+	        "Z",        "Zg",      "Zg=",     "Zg===",       "Z===",
+	        "====",     "Zh==",    "Zm9=",    "=Zg=",        "Zg==Zg==",
+	        "Zm9v!A==", "Zm 9v",   "Zm9v\\n", "Zm9v=",       "Zm-_",
+	        "Zg=a",     "Zm9vYg=", "Zm9vYmE", "YQ==\\u0000",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(json, sizeof(json), "{\"bin\": \"%s\"}", bad[i]);
@@ -572,16 +573,38 @@ static void test_value_malformed(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-	        "",          " ",          "nul",         "nulll",
-	        "True",      "[]",         "[1]",         "{}",
-	        "{\"set\": [1]}",          "{\"values\": [1]}",
-	        "{\"bin\": \"\", \"x\": 1}", "{\"bin\": \"\",}",
-	        "{\"bin\" \"\"}",            "{bin: \"\"}",
-	        "{\"x\": 1}",  "{\"bin\": \"\"",
-	        "01",        "-01",        "1.",          ".5",
-	        "+1",        "1e",         "1e+",         "-",
-	        "1.e5",      "0x10",       "1 2",         "\"a\" \"b\"",
-	        "\"a\"x",    "1,",         "--1",         "1ee5",
+	        "",
+	        " ",
+	        "nul",
+	        "nulll",
+	        "True",
+	        "[]",
+	        "[1]",
+	        "{}",
+	        "{\"set\": [1]}",
+	        "{\"values\": [1]}",
+	        "{\"bin\": \"\", \"x\": 1}",
+	        "{\"bin\": \"\",}",
+	        "{\"bin\" \"\"}",
+	        "{bin: \"\"}",
+	        "{\"x\": 1}",
+	        "{\"bin\": \"\"",
+	        "01",
+	        "-01",
+	        "1.",
+	        ".5",
+	        "+1",
+	        "1e",
+	        "1e+",
+	        "-",
+	        "1.e5",
+	        "0x10",
+	        "1 2",
+	        "\"a\" \"b\"",
+	        "\"a\"x",
+	        "1,",
+	        "--1",
+	        "1ee5",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_rejects(bad[i], CAIRN_EDECODE);
@@ -616,8 +639,7 @@ static void test_value_malformed(void **state)
 	                 CAIRN_EDECODE);
 	assert_int_equal(cairn_value_from_json(NULL, 1, &scratch, &v),
 	                 CAIRN_EINVAL);
-	assert_int_equal(cairn_value_from_json("1", 1, NULL, &v),
-	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_value_from_json("1", 1, NULL, &v), CAIRN_EINVAL);
 	cairn_buf_free(&scratch);
 }
 
@@ -712,9 +734,9 @@ static void test_import_calls(void **state)
 
 	/* An error after valid values: fn is never called. */
 	memset(&rec, 0, sizeof(rec));
-	assert_int_equal(import_str(HEAD "{\"d\": {\"a\": 1, \"b\": 2}}} x",
-	                            &rec, &off),
-	                 CAIRN_EDECODE);
+	assert_int_equal(
+	        import_str(HEAD "{\"d\": {\"a\": 1, \"b\": 2}}} x", &rec, &off),
+	        CAIRN_EDECODE);
 	assert_int_equal(rec.calls, 0);
 
 	/* Names of exactly 255 bytes pass; 256 do not. */
@@ -761,16 +783,15 @@ static void test_import_errors(void **state)
 	        {"{\"format\": \"cairn-export\", \"version\": 1}", "}",
 	         CAIRN_EDECODE},
 	        {HEAD "{}, \"extra\": 1}", "\"extra\": 1}", CAIRN_EDECODE},
-	        {HEAD "{}, \"version\": 1}", "\"version\": 1}",
-	         CAIRN_EDECODE},
+	        {HEAD "{}, \"version\": 1}", "\"version\": 1}", CAIRN_EDECODE},
 	        {HEAD "{},}", "}", CAIRN_EDECODE},
 	        {HEAD "{}} {}", "{}", CAIRN_EDECODE},
 	        {HEAD "{}}}", "}", CAIRN_EDECODE},
 	        {HEAD "[]}", "[]}", CAIRN_EDECODE},
 	        {"{\"format\": \"cairn\", \"version\": 1, \"documents\": {}}",
 	         "\"cairn\"", CAIRN_EDECODE},
-	        {"{\"format\": 1, \"version\": 1, \"documents\": {}}",
-	         "1, \"v", CAIRN_EDECODE},
+	        {"{\"format\": 1, \"version\": 1, \"documents\": {}}", "1, \"v",
+	         CAIRN_EDECODE},
 	        {"{\"format\": \"cairn-export\", \"version\": 2, "
 	         "\"documents\": {}}",
 	         "2, ", CAIRN_EVERSION},
@@ -797,8 +818,8 @@ static void test_import_errors(void **state)
 	         "\"set\": []}]", CAIRN_EDECODE},
 	        {HEAD "{\"d\": {\"f\": {\"set\": [1,]}}}}", "]}}}}",
 	         CAIRN_EDECODE},
-	        {HEAD "{\"d\": {\"f\": {\"set\": [1], \"x\": 2}}}}",
-	         ", \"x\"", CAIRN_EDECODE},
+	        {HEAD "{\"d\": {\"f\": {\"set\": [1], \"x\": 2}}}}", ", \"x\"",
+	         CAIRN_EDECODE},
 	        {HEAD "{\"d\": {\"f\": 1, \"f\": 2}}}", "\"f\": 2",
 	         CAIRN_EDECODE},
 	        {HEAD "{\"d\": {\"f\": 1, \"\\u0066\": 2}}}", "\"\\u0066",
@@ -806,10 +827,10 @@ static void test_import_errors(void **state)
 	        {HEAD "{\"d\": {\"g\": 1}, \"e\": {}, \"d\": {}}}",
 	         "\"d\": {}}}", CAIRN_EDECODE},
 	        /* A repeated key comes before a later syntax error. */
-	        {HEAD "{\"d\": {\"f\": 1, \"f\": 2, \"g\": nope}}}",
-	         "\"f\": 2", CAIRN_EDECODE},
-	        {HEAD "{\"d\": {}, \"d\": {\"g\": nope}}}",
-	         "\"d\": {\"g\": n", CAIRN_EDECODE},
+	        {HEAD "{\"d\": {\"f\": 1, \"f\": 2, \"g\": nope}}}", "\"f\": 2",
+	         CAIRN_EDECODE},
+	        {HEAD "{\"d\": {}, \"d\": {\"g\": nope}}}", "\"d\": {\"g\": n",
+	         CAIRN_EDECODE},
 	        /* ... and after an earlier one. */
 	        {HEAD "{\"d\": {\"f\": nope, \"f\": 2}}}", "ope",
 	         CAIRN_EDECODE},
@@ -873,14 +894,13 @@ static char *export_text(const cairn_replica *r)
 	return s;
 }
 
-static void set(cairn_replica *r, const char *d, const char *f,
-                cairn_value v, uint64_t now)
+static void set(cairn_replica *r, const char *d, const char *f, cairn_value v,
+                uint64_t now)
 {
 	OK(cairn_doc_set(doc(r, d), f, &v, now, NULL));
 }
 
-static void add(cairn_replica *r, const char *d, const char *f,
-                cairn_value v)
+static void add(cairn_replica *r, const char *d, const char *f, cairn_value v)
 {
 	OK(cairn_doc_add(doc(r, d), f, &v, NULL));
 }
@@ -1131,9 +1151,9 @@ static void test_truncate_and_mutate(void **state)
 		}
 		free(copy);
 	}
-	static const char subst[] = {'"', '\\', '{', '}', '[', ']', ',',
-	                             ':', '0', 'e', '-', ' ', '\0', 'x',
-	                             (char)0x80, (char)0xff};
+	static const char subst[] = {
+	        '"', '\\', '{', '}', '[',  ']', ',',        ':',
+	        '0', 'e',  '-', ' ', '\0', 'x', (char)0x80, (char)0xff};
 	char *copy = malloc(len);
 	assert_non_null(copy);
 	for (size_t k = 0; k < len; k++) {
