@@ -32,9 +32,12 @@
 #include "cairn/json.h"
 
 #include "bytes_int.h"
+#include "cairn/store.h"
+#include "fault_vfs.h"
+#include "store_int.h"
 
 static const char *root;
-static size_t written[3];
+static size_t written[4];
 
 static void die(const char *what)
 {
@@ -63,8 +66,9 @@ static void make_dir(const char *path)
 /* Write one seed to root/target/<hash>; which indexes `written`. */
 static void emit(int which, const void *data, size_t len)
 {
-	static const char *const targets[3] = {
-	        "fuzz_msgpack_check", "fuzz_delta_decode", "fuzz_json"};
+	static const char *const targets[4] = {
+	        "fuzz_msgpack_check", "fuzz_delta_decode", "fuzz_json",
+	        "fuzz_store_recover"};
 	/* Every msgpack or delta seed must be one valid msgpack object. */
 	if (which < 2 && cairn__msgpack_check(data, len, NULL, NULL) != 0)
 		die("a generated seed is not valid msgpack");
@@ -496,6 +500,82 @@ static void json_seeds(void)
 		emit(2, texts[i], strlen(texts[i]));
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* store seeds: the files of real stores, in fuzz_store_recover's layout    */
+/* ------------------------------------------------------------------------ */
+
+/* flags | u32 snapshot length | u64 log first seq | snapshot | log */
+static void emit_store(fault_vfs *fv, bool snapshot, uint64_t first,
+                       bool records_only)
+{
+	uint8_t *snap = NULL, *log = NULL;
+	size_t snap_len = 0, log_len = 0;
+	char name[21], path[64];
+	if (snapshot &&
+	    fault_vfs_file_bytes(fv, "/g/snapshot", &snap, &snap_len) != 0)
+		die("no snapshot");
+	cairn__log_name(first, name);
+	snprintf(path, sizeof path, "/g/%s", name);
+	if (fault_vfs_file_bytes(fv, path, &log, &log_len) != 0)
+		die("no log");
+	size_t skip = records_only ? CAIRN__LOG_HEADER : 0;
+	size_t n = 13 + snap_len + log_len - skip;
+	uint8_t *buf = malloc(n);
+	if (!buf)
+		die("out of memory");
+	buf[0] = (uint8_t)((snapshot ? 1 : 0) | (records_only ? 2 : 0));
+	cairn__put_u32(buf + 1, (uint32_t)snap_len);
+	cairn__put_u64(buf + 5, first);
+	if (snap_len)
+		memcpy(buf + 13, snap, snap_len);
+	memcpy(buf + 13 + snap_len, log + skip, log_len - skip);
+	emit(3, buf, n);
+	free(buf);
+	free(snap);
+	free(log);
+}
+
+static void store_seeds(void)
+{
+	fault_vfs *fv = fault_vfs_new();
+	cairn_store_config c;
+	cairn_store_config_init(&c);
+	c.replica.id = 0xF0;
+	c.vfs = fault_vfs_vfs(fv);
+	c.sync = CAIRN_SYNC_NONE;
+	c.compact_log_bytes = 0;
+	cairn_store *s;
+	CHECK(cairn_store_open("/g", &c, &s, NULL));
+	const uint64_t t = UINT64_C(1700000000000);
+	for (int i = 0; i < 12; i++) {
+		char field[8];
+		snprintf(field, sizeof field, "f%d", i % 4);
+		cairn_value v = i % 3 ? cairn_value_int(i)
+		                      : cairn_value_str("text value");
+		CHECK(cairn_store_set(s, "doc/a", field, &v, t + (uint64_t)i,
+		                      NULL, NULL));
+	}
+	cairn_value e = cairn_value_str("tag");
+	CHECK(cairn_store_add(s, "doc/b", "tags", &e, NULL, NULL));
+	CHECK(cairn_store_del(s, "doc/a", "f1", NULL, NULL));
+	uint8_t peer[CAIRN_PEER_ID_BYTES] = {7};
+	CHECK(cairn_store_peer_put(s, peer, 99));
+	emit_store(fv, false, 1, false);
+	emit_store(fv, false, 1, true);
+	CHECK(cairn_store_compact(s));
+	uint64_t first = cairn_store_last_seq(s) + 1;
+	for (int i = 0; i < 5; i++) {
+		cairn_value v = cairn_value_int(100 + i);
+		CHECK(cairn_store_set(s, "doc/c", "x", &v, t + 100, NULL,
+		                      NULL));
+	}
+	emit_store(fv, true, first, false);
+	emit_store(fv, true, first, true);
+	CHECK(cairn_store_close(s));
+	fault_vfs_free(fv);
+}
+
 int main(int argc, char **argv)
 {
 	root = argc > 1 ? argv[1] : "fuzz/corpus";
@@ -507,12 +587,15 @@ int main(int argc, char **argv)
 	make_dir(path);
 	snprintf(path, sizeof(path), "%s/fuzz_json", root);
 	make_dir(path);
+	snprintf(path, sizeof(path), "%s/fuzz_store_recover", root);
+	make_dir(path);
 
 	msgpack_seeds();
 	delta_seeds();
 	json_seeds();
+	store_seeds();
 	printf("cairn-fuzz-gen-corpus: %zu msgpack seeds, %zu delta seeds, "
-	       "%zu json seeds in %s\n",
-	       written[0], written[1], written[2], root);
+	       "%zu json seeds, %zu store seeds in %s\n",
+	       written[0], written[1], written[2], written[3], root);
 	return 0;
 }

@@ -44,6 +44,10 @@ bool cairn__log_parse_name(const char *name, uint64_t *first_seq)
 			return false;
 		v = (v << 4) | (uint64_t)x;
 	}
+	/* Sequence numbers start at 1: a file claiming 0 is no log of ours
+	 * (and would make "the record before the first" underflow). */
+	if (v == 0)
+		return false;
 	*first_seq = v;
 	return true;
 }

@@ -741,9 +741,8 @@ static int snapshot_write(cairn_store *s)
 }
 
 /* Read and check the snapshot; *found false if there is none. */
-static int snapshot_read(cairn_store *s, cairn_buf *b, bool *found)
+static int snapshot_read(cairn__dir *d, cairn_buf *b, bool *found)
 {
-	cairn__dir *d = &s->dir;
 	*found = false;
 	char path[512];
 	if (cairn__join_path(d, "snapshot", path, sizeof path))
@@ -862,7 +861,8 @@ static int list_logs(cairn__dir *d, log_list *l)
 		return cairn__os_err(d, e, "list", "");
 	if (l->rc)
 		return l->rc;
-	qsort(l->first, l->n, sizeof *l->first, cmp_u64);
+	if (l->n > 1)
+		qsort(l->first, l->n, sizeof *l->first, cmp_u64);
 	return 0;
 }
 
@@ -891,6 +891,21 @@ static void drop_covered_logs(cairn__dir *d, uint64_t snap_seq,
 	log_list_free(d, &l);
 }
 
+/* Remove a log file that was being created and failed, durably. */
+static int log_abandon(cairn__dir *d, uint64_t first_seq)
+{
+	char name[21], path[512];
+	cairn__log_name(first_seq, name);
+	if (cairn__join_path(d, name, path, sizeof path))
+		return CAIRN_ETOOBIG;
+	int e = d->vfs->unlink(d->vfs->ud, path);
+	if (e && e != -ENOENT)
+		return cairn__os_err(d, e, "unlink", name);
+	if ((e = d->vfs->sync_dir(d->vfs->ud, d->path)) != 0)
+		return cairn__os_err(d, e, "fsync directory", "");
+	return 0;
+}
+
 int cairn_store_compact(cairn_store *s)
 {
 	if (!s || s->job_running)
@@ -907,7 +922,10 @@ int cairn_store_compact(cairn_store *s)
 	s->durable_seq = s->last_seq;
 	/* A new log for the records after the snapshot, unless the current
 	 * one holds none yet. If it cannot be made, appending to the old one
-	 * is just as correct. */
+	 * is just as correct -- provided the half-made file goes: left
+	 * behind, the next open would take it for the log that follows the
+	 * snapshot and skip the old one, records appended to it from now on
+	 * included. If it cannot be removed for sure, stop writing. */
 	if (s->log_first != s->last_seq + 1) {
 		int f;
 		if (cairn__log_create(&s->dir, s->last_seq + 1, &f) == 0) {
@@ -915,6 +933,8 @@ int cairn_store_compact(cairn_store *s)
 			s->log_f = f;
 			s->log_first = s->last_seq + 1;
 			s->log_size = CAIRN__LOG_HEADER;
+		} else if ((rc = log_abandon(&s->dir, s->last_seq + 1)) != 0) {
+			return poison(s, rc);
 		}
 	}
 	drop_covered_logs(&s->dir, s->snap_seq, s->log_first);
@@ -994,60 +1014,103 @@ static int corrupt_at(cairn__dir *d, uint64_t first, uint64_t offset,
 	return CAIRN_ECORRUPT;
 }
 
+/*
+ * What the log files after the snapshot hold, as recovery and repair both
+ * need it: the good records (each passed to fn), where the first damage
+ * that is not a torn tail starts, and the file to append to.
+ */
+typedef struct log_walk {
+	log_list l;
+	uint32_t cut_file;  /* the damaged file's index (l.n: no damage) */
+	uint64_t cut_at;    /* offset of the damage in it (0: all of it) */
+	const char *why;    /* what is wrong there */
+	uint64_t last_seq;  /* the last good record (>= the snapshot's) */
+	bool append_ok;     /* the last file can take more records */
+	uint64_t append_first, append_end;
+	uint64_t torn_bytes; /* bytes of a torn tail after append_end */
+} log_walk;
+
+static int walk_logs(cairn__dir *d, uint64_t snap_seq, uint32_t max_record,
+                     cairn__rec_fn fn, void *ud, log_walk *w)
+{
+	memset(w, 0, sizeof *w);
+	int rc = list_logs(d, &w->l);
+	if (rc)
+		return rc;
+	const log_list *l = &w->l;
+	w->cut_file = l->n;
+	w->last_seq = snap_seq;
+	bool have_prev = false;
+	for (uint32_t i = 0; i < l->n; i++) {
+		bool last = i + 1 == l->n;
+		char name[21];
+		cairn__log_name(l->first[i], name);
+		/* Files wholly before the snapshot are skipped unread. */
+		if (!last && l->first[i + 1] <= snap_seq + 1)
+			continue;
+		if (have_prev ? l->first[i] != w->last_seq + 1
+		              : l->first[i] > snap_seq + 1) {
+			w->cut_file = i;
+			w->why = "records are missing before this file";
+			return 0;
+		}
+		cairn__scan sc;
+		rc = cairn__log_scan(d, name, max_record, fn, ud, &sc);
+		if (rc == CAIRN_ECORRUPT && sc.size >= CAIRN__LOG_HEADER) {
+			w->cut_file = i;
+			w->why = "the file's header is damaged";
+			return 0;
+		}
+		if (rc)
+			return rc;
+		have_prev = true;
+		if (sc.last_seq > w->last_seq)
+			w->last_seq = sc.last_seq;
+		if (sc.bad && (!last || !sc.torn)) {
+			w->cut_file = i;
+			w->cut_at = sc.bad_offset;
+			w->why = "a record fails its checksum or framing";
+			return 0;
+		}
+		if (!last)
+			continue;
+		/* A header cut short (the file was being created) is
+		 * dropped whole. */
+		w->torn_bytes = sc.size < CAIRN__LOG_HEADER
+		                        ? sc.size
+		                        : sc.size - sc.good_end;
+		if (sc.size >= CAIRN__LOG_HEADER && sc.last_seq >= snap_seq) {
+			w->append_ok = true;
+			w->append_first = l->first[i];
+			w->append_end = sc.good_end;
+		}
+	}
+	return 0;
+}
+
 /* Replay the log files after the snapshot and open the last one for
  * appending. */
 static int recover_log(cairn_store *s)
 {
 	cairn__dir *d = &s->dir;
-	log_list l;
-	int rc = list_logs(d, &l);
-	if (rc)
-		return rc;
 	replay rp = {s, NULL};
-	rc = cairn_delta_new(&s->dir.alloc, &rp.tmp);
-	uint64_t prev_last = s->snap_seq;
-	bool have_prev = false;
-	uint64_t append_first = 0, append_end = 0; /* file to append to */
-	bool append_ok = false;
-	for (uint32_t i = 0; i < l.n && !rc; i++) {
-		bool last = i + 1 == l.n;
-		char name[21];
-		cairn__log_name(l.first[i], name);
-		/* Files wholly before the snapshot are skipped unread. */
-		if (!last && l.first[i + 1] <= s->snap_seq + 1)
-			continue;
-		if (have_prev ? l.first[i] != prev_last + 1
-		              : l.first[i] > s->snap_seq + 1) {
-			rc = corrupt_at(d, l.first[i], 0,
-			                "records are missing before this file");
-			break;
-		}
-		cairn__scan sc;
-		rc = cairn__log_scan(d, name, s->cfg.max_record_bytes,
-		                     replay_record, &rp, &sc);
-		if (rc)
-			break;
-		have_prev = true;
-		if (sc.last_seq > prev_last)
-			prev_last = sc.last_seq;
-		if (sc.bad && (!last || !sc.torn)) {
-			rc = corrupt_at(d, l.first[i], sc.bad_offset,
-			                "a record fails its checksum or framing");
-			break;
-		}
-		if (last && sc.size >= CAIRN__LOG_HEADER &&
-		    sc.last_seq >= s->snap_seq) {
-			append_ok = true;
-			append_first = l.first[i];
-			append_end = sc.good_end;
-			if (s->open_report)
-				s->open_report->torn_bytes = sc.size - sc.good_end;
-		}
-	}
-	cairn_delta_free(rp.tmp);
-	log_list_free(d, &l);
+	int rc = cairn_delta_new(&s->dir.alloc, &rp.tmp);
 	if (rc)
 		return rc;
+	log_walk w;
+	rc = walk_logs(d, s->snap_seq, s->cfg.max_record_bytes, replay_record,
+	               &rp, &w);
+	cairn_delta_free(rp.tmp);
+	if (!rc && w.cut_file < w.l.n)
+		rc = corrupt_at(d, w.l.first[w.cut_file], w.cut_at, w.why);
+	log_list_free(d, &w.l);
+	if (rc)
+		return rc;
+	if (s->open_report)
+		s->open_report->torn_bytes = w.torn_bytes;
+	uint64_t prev_last = w.last_seq;
+	bool append_ok = w.append_ok;
+	uint64_t append_first = w.append_first, append_end = w.append_end;
 	s->last_seq = prev_last > s->snap_seq ? prev_last : s->snap_seq;
 
 	if (append_ok) {
@@ -1275,7 +1338,7 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 	cairn_buf snap;
 	cairn_buf_init(&snap, &d->alloc);
 	bool have_snap;
-	rc = snapshot_read(s, &snap, &have_snap);
+	rc = snapshot_read(d, &snap, &have_snap);
 	cairn_replica_config rcfg = cfg->replica;
 	rcfg.id = id;
 	rcfg.hlc_resume = have_snap ? cairn__get_u64(snap.data + 24) : 0;
@@ -1314,6 +1377,11 @@ int cairn_store_close(cairn_store *s)
 		rc = flush_pending(s);
 		if (!rc && s->cfg.sync != CAIRN_SYNC_NONE)
 			rc = log_sync(s);
+	} else if (s->poisoned &&
+	           (s->has_pending || s->durable_seq != s->last_seq)) {
+		/* No fsync is tried on a poisoned handle, and writes made
+		 * through it are not durable: 0 would say they were. */
+		rc = CAIRN_EPOISONED;
 	}
 	store_release(s);
 	return rc;
@@ -1334,65 +1402,50 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 	cairn_replica_id id;
 	if ((rc = meta_read(&d, &id)) != 0)
 		goto done;
-	log_list l;
-	if ((rc = list_logs(&d, &l)) != 0)
+	/* A snapshot that fails its checksum is beyond repair: say so,
+	 * rather than "nothing to repair" for a store that will not open. */
+	cairn_buf snap;
+	cairn_buf_init(&snap, &d.alloc);
+	bool have_snap;
+	rc = snapshot_read(&d, &snap, &have_snap);
+	if (rc) {
+		cairn_buf_free(&snap);
 		goto done;
-	/* Find the first bad place; everything from it on goes. */
-	uint32_t cut = l.n;
-	uint64_t cut_at = 0, prev_last = 0, dropped = 0;
-	for (uint32_t i = 0; i < l.n && cut == l.n; i++) {
-		char name[21];
-		cairn__log_name(l.first[i], name);
-		cairn__scan sc;
-		rc = cairn__log_scan(&d, name, CAIRN_STORE_DEFAULT_MAX_RECORD,
-		                     NULL, NULL, &sc);
-		if (rc == CAIRN_ECORRUPT) {
-			cut = i;
-			cut_at = 0;
-			dropped += sc.size;
-			rc = 0;
-		} else if (rc) {
-			break;
-		} else if (i && l.first[i] != prev_last + 1) {
-			cut = i;
-			dropped += sc.size;
-		} else if (sc.bad) {
-			cut = i;
-			cut_at = sc.bad_offset;
-			dropped += sc.size - sc.bad_offset;
-		}
-		prev_last = sc.last_seq;
 	}
-	for (uint32_t i = cut; i < l.n && !rc; i++) {
+	uint64_t snap_seq = have_snap ? cairn__get_u64(snap.data + 16) : 0;
+	cairn_buf_free(&snap);
+	/* The same walk as recovery: what it would refuse is what goes. A
+	 * damaged record is cut off with everything after it; a damaged or
+	 * unreachable file goes whole, and so does every later file. */
+	log_walk w;
+	rc = walk_logs(&d, snap_seq, CAIRN_STORE_DEFAULT_MAX_RECORD, NULL, NULL,
+	               &w);
+	uint64_t dropped = 0;
+	for (uint32_t i = w.cut_file; i < w.l.n && !rc; i++) {
 		char name[21], path[512];
-		cairn__log_name(l.first[i], name);
+		cairn__log_name(w.l.first[i], name);
 		if ((rc = cairn__join_path(&d, name, path, sizeof path)) != 0)
 			break;
+		bool keep_head = i == w.cut_file && w.cut_at >= CAIRN__LOG_HEADER;
 		int f, e;
-		if (i == cut && cut_at >= CAIRN__LOG_HEADER) {
-			e = d.vfs->open(d.vfs->ud, path, CAIRN_VFS_WRITE, 0, &f);
-			if (!e) {
-				e = d.vfs->truncate(d.vfs->ud, f, cut_at);
-				if (!e)
-					e = d.vfs->sync(d.vfs->ud, f, false);
-				(void)d.vfs->close(d.vfs->ud, f);
-			}
+		uint64_t size = 0;
+		if (!d.vfs->open(d.vfs->ud, path, CAIRN_VFS_WRITE, 0, &f)) {
+			(void)d.vfs->size(d.vfs->ud, f, &size);
+			e = keep_head ? d.vfs->truncate(d.vfs->ud, f, w.cut_at) : 0;
+			if (!e && keep_head)
+				e = d.vfs->sync(d.vfs->ud, f, false);
+			(void)d.vfs->close(d.vfs->ud, f);
 		} else {
-			if (i > cut) {
-				uint64_t size = 0;
-				if (!d.vfs->open(d.vfs->ud, path, CAIRN_VFS_READ, 0,
-				                 &f)) {
-					(void)d.vfs->size(d.vfs->ud, f, &size);
-					(void)d.vfs->close(d.vfs->ud, f);
-				}
-				dropped += size;
-			}
-			e = d.vfs->unlink(d.vfs->ud, path);
+			e = 0;
 		}
+		if (!e && !keep_head)
+			e = d.vfs->unlink(d.vfs->ud, path);
 		if (e)
 			rc = cairn__os_err(&d, e, "repair", name);
+		dropped += keep_head ? size - w.cut_at : size;
 	}
-	if (!rc && cut < l.n) {
+	bool cut = w.cut_file < w.l.n;
+	if (!rc && cut) {
 		int e = d.vfs->sync_dir(d.vfs->ud, d.path);
 		if (e)
 			rc = cairn__os_err(&d, e, "fsync directory", "");
@@ -1400,17 +1453,17 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 	if (!rc) {
 		if (report) {
 			report->torn_bytes = dropped;
-			report->offset = cut_at;
+			report->offset = cut ? w.cut_at : 0;
 		}
-		if (cut < l.n)
-			cairn__report(&d, NULL, "%s: dropped %llu bytes of log "
-			              "from the first bad record on",
-			              d.path, (unsigned long long)dropped);
+		if (cut)
+			cairn__report(&d, NULL, "%s: %s; dropped %llu bytes of "
+			              "log from there on",
+			              d.path, w.why, (unsigned long long)dropped);
 		else
 			cairn__report(&d, NULL, "%s: nothing to repair",
 			              d.path);
 	}
-	log_list_free(&d, &l);
+	log_list_free(&d, &w.l);
 done:
 	(void)d.vfs->close(d.vfs->ud, lock_f);
 	return rc;
@@ -1617,10 +1670,16 @@ static int import_one(void *ud, const char *doc_id, const char *field,
 		ic->err = rc;
 		return rc;
 	}
-	int rc = kind == CAIRN_KIND_REGISTER
-	                 ? write_op(s, W_SET, doc_id, field, v, ic->now, NULL,
-	                            NULL)
-	                 : write_op(s, W_ADD, doc_id, field, v, 0, NULL, NULL);
+	int rc;
+	if (kind == CAIRN_KIND_REGISTER) {
+		/* An import can make more writes than the clock's counter
+		 * holds in one millisecond: step to the next one. */
+		while ((rc = write_op(s, W_SET, doc_id, field, v, ic->now, NULL,
+		                      NULL)) == CAIRN_EAGAIN)
+			ic->now++;
+	} else {
+		rc = write_op(s, W_ADD, doc_id, field, v, 0, NULL, NULL);
+	}
 	if (!rc)
 		ic->writes++;
 	ic->err = rc;
