@@ -14,11 +14,10 @@
  *
  * Durable writes: W writers share one libuv loop, each issuing its next
  * write as soon as the previous one is durable. The store runs under the
- * GROUP policy and the loop drives group commit the way an application
- * would: an fsync job on libuv's thread pool (cairn_store_sync_begin / run /
- * end), and writes made while it runs wait for the next one. With W = 1
- * every write waits for its own fsync, which is the baseline the issue
- * compares against.
+ * GROUP policy, driven by cairn_store_loop (include/cairn/loop.h): the
+ * fsync runs on libuv's thread pool and writes made while it runs share
+ * the next one. With W = 1 every write waits for its own fsync, which is
+ * the baseline the issue compares against.
  *
  * Opening: a store of N register entries (one document), opened from a
  * snapshot and from a log of N records; the resident memory of the opened
@@ -38,6 +37,7 @@
 
 #include <uv.h>
 
+#include <cairn/loop.h>
 #include <cairn/store.h>
 
 static struct {
@@ -133,66 +133,38 @@ static void write_n(cairn_store *s, size_t n)
 /* ---- durable writes with group commit ----------------------------------- */
 
 typedef struct group {
-	uv_loop_t *loop;
 	cairn_store *s;
-	size_t writers;
-	uint64_t *waiting; /* per writer: the seq it waits for, 0 if none */
-	uv_work_t work;
-	cairn_sync_job *job;
+	cairn_store_loop *sl;
 	double end_s;
 	uint64_t acked;
 	uint64_t next_value;
-	bool stop;
 } group;
 
-static void start_sync(group *g);
+typedef struct writer {
+	group *g;
+	size_t id;
+} writer;
 
-static void issue(group *g, size_t w)
+static void issue(writer *w);
+
+static void on_durable(void *ud, uint64_t seq, int status)
+{
+	writer *w = ud;
+	(void)seq;
+	CHECK(status);
+	w->g->acked++;
+	if (now_s() < w->g->end_s)
+		issue(w);
+}
+
+static void issue(writer *w)
 {
 	char key[32];
-	snprintf(key, sizeof key, "w%03zu", w);
-	cairn_value v = cairn_value_int((int64_t)g->next_value++);
+	snprintf(key, sizeof key, "w%03zu", w->id);
+	cairn_value v = cairn_value_int((int64_t)w->g->next_value++);
 	uint64_t seq;
-	CHECK(cairn_store_set(g->s, "bench/group", key, &v, 0, NULL,
-	                      &seq));
-	g->waiting[w] = seq;
-}
-
-static void sync_work(uv_work_t *req)
-{
-	group *g = req->data;
-	cairn_store_sync_run(g->job);
-}
-
-static void sync_done(uv_work_t *req, int status)
-{
-	group *g = req->data;
-	(void)status;
-	CHECK(cairn_store_sync_end(g->s, g->job));
-	g->job = NULL;
-	uint64_t durable = cairn_store_durable_seq(g->s);
-	bool more = now_s() < g->end_s;
-	for (size_t w = 0; w < g->writers; w++) {
-		if (g->waiting[w] && g->waiting[w] <= durable) {
-			g->acked++;
-			g->waiting[w] = 0;
-			if (more)
-				issue(g, w);
-		}
-	}
-	start_sync(g);
-}
-
-static void start_sync(group *g)
-{
-	if (g->job)
-		return;
-	g->job = cairn_store_sync_begin(g->s);
-	if (!g->job)
-		return; /* nothing waits: the loop ends */
-	g->work.data = g;
-	if (uv_queue_work(g->loop, &g->work, sync_work, sync_done) != 0)
-		die(__LINE__, "uv_queue_work", -1);
+	CHECK(cairn_store_set(w->g->s, "bench/group", key, &v, 0, NULL, &seq));
+	CHECK(cairn_store_loop_durable(w->g->sl, seq, on_durable, w));
 }
 
 static double durable_writes(size_t writers)
@@ -201,19 +173,23 @@ static double durable_writes(size_t writers)
 	snprintf(name, sizeof name, "group-%zu", writers);
 	group g;
 	memset(&g, 0, sizeof g);
-	g.loop = uv_default_loop();
+	uv_loop_t *loop = uv_default_loop();
 	g.s = open_store(name, CAIRN_SYNC_GROUP, 0, NULL);
-	g.writers = writers;
-	g.waiting = calloc(writers, sizeof *g.waiting);
+	CHECK(cairn_store_loop_new(loop, g.s, &g.sl));
+	writer *w = calloc(writers, sizeof *w);
 	double t = now_s();
 	g.end_s = t + cfg.window_s;
-	for (size_t w = 0; w < writers; w++)
-		issue(&g, w);
-	start_sync(&g);
-	uv_run(g.loop, UV_RUN_DEFAULT);
+	for (size_t i = 0; i < writers; i++) {
+		w[i].g = &g;
+		w[i].id = i;
+		issue(&w[i]);
+	}
+	uv_run(loop, UV_RUN_DEFAULT);
 	t = now_s() - t;
+	cairn_store_loop_close(g.sl, NULL, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
 	CHECK(cairn_store_close(g.s));
-	free(g.waiting);
+	free(w);
 	return (double)g.acked / t;
 }
 

@@ -10,6 +10,7 @@
 #include "cairn/crdt.h"
 #include "cairn/json.h"
 #include "cairn/store.h"
+#include "cairn/loop.h"
 #include "cairn/net.h"
 
 #endif /* CAIRN_H */

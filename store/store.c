@@ -542,6 +542,11 @@ uint64_t cairn_store_durable_seq(const cairn_store *s)
 	return s->durable_seq;
 }
 
+cairn_sync_policy cairn_store_sync_policy(const cairn_store *s)
+{
+	return s->cfg.sync;
+}
+
 uint32_t cairn_store_group_window(const cairn_store *s)
 {
 	return s->cfg.group_window_ms;

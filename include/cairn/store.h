@@ -320,6 +320,9 @@ CAIRN_API void cairn_store_sync_run(cairn_sync_job *job);
 CAIRN_API CAIRN_NODISCARD int cairn_store_sync_end(cairn_store *s,
                                                    cairn_sync_job *job);
 
+/* The store's sync policy. */
+CAIRN_API cairn_sync_policy cairn_store_sync_policy(const cairn_store *s);
+
 /* The config's group window, for a driver (ms). */
 CAIRN_API uint32_t cairn_store_group_window(const cairn_store *s);
 
