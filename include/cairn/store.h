@@ -207,9 +207,10 @@ CAIRN_API CAIRN_NODISCARD int cairn_store_repair(const char *dir,
 /*
  * Close the store: under EVERY and GROUP, an fsync of what is not yet
  * durable; then everything is released, the lock too, whatever the result.
- * Returns 0 or the fsync's error (then the writes since the last durable
- * point may be lost). NULL is a no-op returning 0. No sync job may be
- * running.
+ * Returns 0; the fsync's error or that of appending held writes (then the
+ * writes since the last durable point may be lost); CAIRN_EPOISONED if an
+ * fsync failed earlier and some writes never became durable. NULL is a
+ * no-op returning 0. No sync job may be running.
  */
 CAIRN_API int cairn_store_close(cairn_store *s);
 
@@ -232,10 +233,16 @@ CAIRN_API int cairn_store_os_error(const cairn_store *s);
  * If `delta` is not NULL the write's delta is also joined into it (to send
  * to peers).
  * Returns 0 or an error of the cairn_doc_* call (CAIRN_EINVAL, CAIRN_EKIND,
- * CAIRN_EEXIST, CAIRN_ENOTFOUND, ...), or of the log: CAIRN_EIO,
- * CAIRN_EFULL (nothing changed: the replica is as before the call),
- * CAIRN_EPOISONED. If the append succeeded but the fsync failed, the
- * write is applied, not durable, and the handle poisoned.
+ * CAIRN_EEXIST, CAIRN_ENOTFOUND, ...: then nothing changed), or of the log:
+ *   CAIRN_EFULL, CAIRN_EIO  the record could not be appended (whatever part
+ *                           reached the file is cut back out). The write
+ *                           is applied to the replica and held in memory:
+ *                           the next write or sync that succeeds appends
+ *                           it. It is not durable until then, and a crash
+ *                           before then loses it;
+ *   CAIRN_EPOISONED         an fsync failed earlier: nothing changed.
+ * If the append succeeded but the fsync failed, the write is applied, not
+ * durable, the handle poisoned, and the fsync's error returned.
  */
 CAIRN_API CAIRN_NODISCARD int cairn_store_set(cairn_store *s,
                                               const char *doc_id,

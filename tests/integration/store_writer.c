@@ -56,8 +56,10 @@ static int64_t field_value(const cairn_store *s, int j)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[2], "every") && strcmp(argv[2], "group"))) {
-		fprintf(stderr, "usage: cairn-test-store-writer DIR every|group\n");
+	if (argc != 3 ||
+	    (strcmp(argv[2], "every") && strcmp(argv[2], "group"))) {
+		fprintf(stderr,
+		        "usage: cairn-test-store-writer DIR every|group\n");
 		return 2;
 	}
 	bool group = strcmp(argv[2], "group") == 0;

@@ -94,10 +94,10 @@ static void open_ok(const cairn_store_config *cfg, cairn_store **s,
 
 /*
  * One random local write to a handful of documents: registers r0..r4 get
- * ints, strings and bins of 0..max_str (<= 1000) bytes; sets s0..s2 get adds and removes
- * of ten elements; deletes hit registers and sets. The choice depends only
- * on the generator, never on results, so one seed is one sequence of calls.
- * A delete or remove of something absent returns CAIRN_ENOTFOUND and
+ * ints, strings and bins of 0..max_str (<= 1000) bytes; sets s0..s2 get adds
+ * and removes of ten elements; deletes hit registers and sets. The choice
+ * depends only on the generator, never on results, so one seed is one sequence
+ * of calls. A delete or remove of something absent returns CAIRN_ENOTFOUND and
  * writes nothing.
  */
 static int random_write_max(cairn_store *s, rng *r, uint64_t step,
@@ -200,7 +200,8 @@ static fault_vfs *disk_make(const disk *dk)
 	for (size_t i = 0; i < dk->n; i++) {
 		char path[128];
 		snprintf(path, sizeof path, DIR_ "/%s", dk->f[i].name);
-		OK(fault_vfs_set_file_bytes(fv, path, dk->f[i].p, dk->f[i].len));
+		OK(fault_vfs_set_file_bytes(fv, path, dk->f[i].p,
+		                            dk->f[i].len));
 	}
 	return fv;
 }
@@ -299,7 +300,8 @@ static void test_truncate_every_offset(void **state)
 			rng_bytes(&r, big, len);
 			cairn_value v = cairn_value_bin(big, len);
 			char field[8];
-			snprintf(field, sizeof field, "b%u", (unsigned)(seq % 4));
+			snprintf(field, sizeof field, "b%u",
+			         (unsigned)(seq % 4));
 			rc = cairn_store_set(s, "big", field, &v, T0 + step,
 			                     NULL, &got);
 		} else {
@@ -322,13 +324,17 @@ static void test_truncate_every_offset(void **state)
 	print_message("S1: %d records, %zu bytes of log, %zu cuts\n",
 	              S1_RECORDS, size, size + 1);
 
+	/* One file system, its log put back, cut, before every open (an open
+	 * changes nothing else: no snapshot, the same meta). */
+	const uint8_t *whole = disk_find(&dk, log_name)->p;
+	fault_vfs *c = disk_make(&dk);
+	cfg.vfs = fault_vfs_vfs(c);
 	size_t k = 0;
 	for (size_t off = 0; off <= size; off++) {
 		while (k < S1_RECORDS && end[k + 1] <= off)
 			k++;
-		fault_vfs *c = disk_make(&dk);
-		OK(fault_vfs_truncate_file(c, DIR_ "/log-0000000000000001", off));
-		cfg.vfs = fault_vfs_vfs(c);
+		OK(fault_vfs_set_file_bytes(c, DIR_ "/log-0000000000000001",
+		                            whole, off));
 		cairn_store_report rep;
 		int rc = cairn_store_open(DIR_, &cfg, &s, &rep);
 		if (rc)
@@ -340,12 +346,14 @@ static void test_truncate_every_offset(void **state)
 		    memcmp(got, dig[k], DIG) != 0)
 			fail_msg("cut at %zu: recovered seq %llu, expected the "
 			         "state after record %zu",
-			         off, (unsigned long long)cairn_store_last_seq(s),
+			         off,
+			         (unsigned long long)cairn_store_last_seq(s),
 			         k);
 		assert_int_equal(rep.records, k);
 		/* What was cut off: the torn record's bytes (or the torn
 		 * header of a log being created). */
-		assert_int_equal(rep.torn_bytes, off - (off < end[0] ? 0 : end[k]));
+		assert_int_equal(rep.torn_bytes,
+		                 off - (off < end[0] ? 0 : end[k]));
 		/* Now and then: the next record goes where the torn one
 		 * started, and everything reopens. */
 		if (off % 61 == 0 || off == size) {
@@ -368,8 +376,8 @@ static void test_truncate_every_offset(void **state)
 		}
 		OK(cairn_store_close(s));
 		assert_int_equal(fault_vfs_open_handles(c), 0);
-		fault_vfs_free(c);
 	}
+	fault_vfs_free(c);
 	disk_free(&dk);
 }
 
@@ -380,7 +388,8 @@ static void test_truncate_every_offset(void **state)
 #define S2_BEFORE 60 /* records folded into the snapshot */
 #define S2_AFTER 60  /* records in the log after it */
 
-static const uint8_t s2_secret[48] = "identity key bytes, forty-eight of them.....!";
+static const uint8_t s2_secret[48] =
+        "identity key bytes, forty-eight of them.....!";
 
 static void test_bit_flips(void **state)
 {
@@ -466,9 +475,10 @@ static void test_bit_flips(void **state)
 			for (j = S2_BEFORE + 1; end[j] <= byte; j++)
 				;
 		char what[160];
-		snprintf(what, sizeof what, "flip %d (seed %llu): bit %llu of "
-		         "%s (byte %zu, record %llu)", t,
-		         (unsigned long long)seed,
+		snprintf(what, sizeof what,
+		         "flip %d (seed %llu): bit %llu of "
+		         "%s (byte %zu, record %llu)",
+		         t, (unsigned long long)seed,
 		         (unsigned long long)(bit % 8), name, byte,
 		         (unsigned long long)j);
 
@@ -486,12 +496,12 @@ static void test_bit_flips(void **state)
 		} else if (in_log || !in_secret) {
 			if (rc != CAIRN_ECORRUPT)
 				fail_msg("%s: open returned %s, not "
-				         "CAIRN_ECORRUPT", what,
-				         cairn_err_name(rc));
+				         "CAIRN_ECORRUPT",
+				         what, cairn_err_name(rc));
 			if (!rep.message[0] || !strstr(rep.path, name))
 				fail_msg("%s: the report does not say where: "
-				         "path '%s', message '%s'", what,
-				         rep.path, rep.message);
+				         "path '%s', message '%s'",
+				         what, rep.path, rep.message);
 			if (in_log)
 				assert_int_equal(rep.offset,
 				                 j ? end[j - 1] : 0);
@@ -501,8 +511,8 @@ static void test_bit_flips(void **state)
 				/* meta or snapshot: beyond repair */
 				if (rr != CAIRN_ECORRUPT)
 					fail_msg("%s: repair returned %s, not "
-					         "CAIRN_ECORRUPT", what,
-					         cairn_err_name(rr));
+					         "CAIRN_ECORRUPT",
+					         what, cairn_err_name(rr));
 				assert_int_equal(
 				        cairn_store_open(DIR_, &cfg, &s, &rep),
 				        CAIRN_ECORRUPT);
@@ -532,12 +542,14 @@ static void test_bit_flips(void **state)
 		if (cairn_store_last_seq(s) != expect_seq ||
 		    memcmp(got, dig[expect_seq], DIG) != 0)
 			fail_msg("%s: recovered seq %llu, not the state after "
-			         "record %llu", what,
+			         "record %llu",
+			         what,
 			         (unsigned long long)cairn_store_last_seq(s),
 			         (unsigned long long)expect_seq);
 		uint8_t sec[64];
 		size_t len = 0;
-		rc = cairn_store_secret_get(s, "identity", sec, sizeof sec, &len);
+		rc = cairn_store_secret_get(s, "identity", sec, sizeof sec,
+		                            &len);
 		if (in_secret) {
 			assert_int_equal(rc, CAIRN_ECORRUPT);
 		} else {
@@ -631,11 +643,11 @@ static int spy_write(void *ud, int f, uint64_t off, const void *b, size_t n,
 	return sp->in->write(sp->in->ud, f, off, b, n, p);
 }
 
-#define FWD(name, params, args)                                               \
-	static int spy_##name params                                          \
-	{                                                                     \
-		spy *sp = ud;                                                 \
-		return sp->in->name args;                                     \
+#define FWD(name, params, args)                                                \
+	static int spy_##name params                                           \
+	{                                                                      \
+		spy *sp = ud;                                                  \
+		return sp->in->name args;                                      \
 	}
 FWD(read, (void *ud, int f, uint64_t off, void *b, size_t n, size_t *g),
     (sp->in->ud, f, off, b, n, g))
@@ -653,10 +665,10 @@ static void spy_init(spy *sp, fault_vfs *fv)
 {
 	memset(sp, 0, sizeof *sp);
 	sp->in = fault_vfs_vfs(fv);
-	sp->vfs = (cairn_vfs){sp,        spy_open,     spy_close, spy_read,
-	                      spy_write, spy_sync,     spy_size,  spy_truncate,
-	                      spy_rename, spy_unlink,  spy_mkdir, spy_sync_dir,
-	                      spy_list,  spy_lock};
+	sp->vfs = (cairn_vfs){sp,         spy_open,   spy_close, spy_read,
+	                      spy_write,  spy_sync,   spy_size,  spy_truncate,
+	                      spy_rename, spy_unlink, spy_mkdir, spy_sync_dir,
+	                      spy_list,   spy_lock};
 }
 
 /* What one run of a workload did, for the checks after it. */
@@ -700,7 +712,8 @@ static void after_call(run *w, const char *call, int rc, bool acks,
 		         cairn_err_name(rc));
 	if (w->poisoned && is_write && rc != CAIRN_EPOISONED)
 		fail_msg("%s: %s after a failed log fsync returned %s, not "
-		         "CAIRN_EPOISONED", w->where, call, cairn_err_name(rc));
+		         "CAIRN_EPOISONED",
+		         w->where, call, cairn_err_name(rc));
 	if (rc == 0 && acks && w->recording) {
 		w->st.acked = w->st.n - 1;
 	} else if (rc == 0 && acks && !w->recording) {
@@ -718,7 +731,8 @@ static void after_call(run *w, const char *call, int rc, bool acks,
 	if (w->sp.log_sync_failed && !w->poisoned) {
 		if (rc == 0)
 			fail_msg("%s: %s returned 0 though the log's fsync "
-			         "failed", w->where, call);
+			         "failed",
+			         w->where, call);
 		w->poisoned = true;
 	}
 }
@@ -933,14 +947,17 @@ static void crash_every_sync_point(cairn_sync_policy policy)
 		              (unsigned long long)points);
 		for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
 			for (uint64_t n = 1; n <= points; n++) {
-				for (uint64_t cs = 0; cs < (modes[m] == MODE_KILL ? 1u : 2u);
+				for (uint64_t cs = 0;
+				     cs < (modes[m] == MODE_KILL ? 1u : 2u);
 				     cs++) {
 					char where[160];
 					snprintf(where, sizeof where,
-					         "S3 %s seed %llu, %s crash at sync "
+					         "S3 %s seed %llu, %s crash at "
+					         "sync "
 					         "point %llu (crash seed %llu)",
-					         policy == CAIRN_SYNC_EVERY ? "every"
-					                                    : "group",
+					         policy == CAIRN_SYNC_EVERY
+					                 ? "every"
+					                 : "group",
 					         (unsigned long long)seed,
 					         mode_name(modes[m]),
 					         (unsigned long long)n,
@@ -949,7 +966,8 @@ static void crash_every_sync_point(cairn_sync_policy policy)
 					if (modes[m] != MODE_KILL)
 						fault_vfs_set_crash_mode(
 						        w.fv,
-						        (fault_vfs_crash_mode)modes[m]);
+						        (fault_vfs_crash_mode)
+						                modes[m]);
 					fault_vfs_crash_at_sync(w.fv, n);
 					workload(&w, WL_100, seed);
 					assert_true(fault_vfs_crashed(w.fv));
@@ -957,7 +975,8 @@ static void crash_every_sync_point(cairn_sync_policy policy)
 						fault_vfs_kill(w.fv);
 					else
 						fault_vfs_crash(w.fv,
-						                seed * 1000 + n * 7 +
+						                seed * 1000 +
+						                        n * 7 +
 						                        cs);
 					fault_vfs_clear_faults(w.fv);
 					/* Under EVERY at most one write is
@@ -971,13 +990,15 @@ static void crash_every_sync_point(cairn_sync_policy policy)
 					 * repair must then recover. */
 					bool may_repair =
 					        policy == CAIRN_SYNC_GROUP &&
-					        modes[m] == FAULT_VFS_CRASH_SUBSET;
+					        modes[m] ==
+					                FAULT_VFS_CRASH_SUBSET;
 					cairn_store *probe;
 					cairn_store_config pc = w.cfg;
 					pc.vfs = fault_vfs_vfs(w.fv);
 					if (may_repair &&
 					    cairn_store_open(DIR_, &pc, &probe,
-					                     NULL) == CAIRN_ECORRUPT)
+					                     NULL) ==
+					            CAIRN_ECORRUPT)
 						repaired++;
 					else if (may_repair)
 						OK(cairn_store_close(probe));
@@ -1011,20 +1032,20 @@ static void test_crash_every_sync_point_group(void **state)
 
 static const char *op_name(fault_vfs_op k)
 {
-	static const char *names[] = {
-	        "open",  "close",    "read",  "write",   "sync",
-	        "size",  "truncate", "rename", "unlink", "mkdir",
-	        "sync_dir", "list",  "lock",  "any",     "sync point"};
+	static const char *names[] = {"open",   "close", "read",      "write",
+	                              "sync",   "size",  "truncate",  "rename",
+	                              "unlink", "mkdir", "sync_dir",  "list",
+	                              "lock",   "any",   "sync point"};
 	return names[k];
 }
 
 static void test_nth_io_fails(void **state)
 {
 	(void)state;
-	const fault_vfs_op kinds[] = {
-	        FAULT_VFS_OPEN,     FAULT_VFS_WRITE,    FAULT_VFS_SYNC,
-	        FAULT_VFS_RENAME,   FAULT_VFS_TRUNCATE, FAULT_VFS_SYNC_DIR,
-	        FAULT_VFS_UNLINK,   FAULT_VFS_ANY};
+	const fault_vfs_op kinds[] = {FAULT_VFS_OPEN,     FAULT_VFS_WRITE,
+	                              FAULT_VFS_SYNC,     FAULT_VFS_RENAME,
+	                              FAULT_VFS_TRUNCATE, FAULT_VFS_SYNC_DIR,
+	                              FAULT_VFS_UNLINK,   FAULT_VFS_ANY};
 	const int errs[] = {-EIO, -ENOSPC};
 	run w;
 	run_init(&w, CAIRN_SYNC_EVERY, "count");
@@ -1043,10 +1064,12 @@ static void test_nth_io_fails(void **state)
 				for (size_t ei = 0; ei < 2; ei++) {
 					char where[160];
 					snprintf(where, sizeof where,
-					         "S4: %s %llu fails with %s (%s)",
+					         "S4: %s %llu fails with %s "
+					         "(%s)",
 					         op_name(kind),
 					         (unsigned long long)n,
-					         errs[ei] == -EIO ? "EIO" : "ENOSPC",
+					         errs[ei] == -EIO ? "EIO"
+					                          : "ENOSPC",
 					         persistent ? "persistent"
 					                    : "transient");
 					run_init(&w, CAIRN_SYNC_EVERY, where);
@@ -1056,15 +1079,24 @@ static void test_nth_io_fails(void **state)
 					fault_vfs_clear_faults(w.fv);
 					poisoned += w.poisoned;
 					/* The process lives on: what the page
-					 * cache holds. */
+					 * cache holds. No write here: after a
+					 * failed fsync the page cache may hold
+					 * records that never reach the disk
+					 * (fault_vfs.h, "A SYNC THAT FAILS"),
+					 * and a record appended behind them
+					 * would, after a power loss, sit behind
+					 * a hole. The store cannot see that
+					 * (a known limit, as for every store
+					 * on Linux after fsyncgate). */
 					check_recovery(&w, false, false,
 					               "reopen");
 					/* Power loss: only what was synced. */
 					fault_vfs_set_crash_mode(
 					        w.fv, FAULT_VFS_CRASH_DROP);
 					fault_vfs_crash(w.fv, n);
-					check_recovery(&w, false, true,
-					               "reopen after power loss");
+					check_recovery(
+					        &w, false, true,
+					        "reopen after power loss");
 					run_free(&w);
 					runs++;
 				}
@@ -1123,91 +1155,125 @@ static void test_snapshot_crash(void **state)
 		              (unsigned long long)steps);
 
 		for (uint64_t n = 1; n <= steps; n++)
-		for (size_t m = 0; m < sizeof modes / sizeof *modes; m++)
-		for (uint64_t cs = 0; cs < (modes[m] == MODE_KILL ? 1u : 3u); cs++) {
-			char where[128];
-			snprintf(where, sizeof where,
-			         "S6: %s compaction, crash at its call %llu (%s, "
-			         "seed %llu)", prior ? "second" : "first",
-			         (unsigned long long)n, mode_name(modes[m]),
-			         (unsigned long long)cs);
-			fv = fault_vfs_new();
-			if (modes[m] != MODE_KILL)
-				fault_vfs_set_crash_mode(
-				        fv, (fault_vfs_crash_mode)modes[m]);
-			base_config(&cfg, fv, CAIRN_SYNC_EVERY);
-			s = s6_store(fv, &cfg, prior);
-			uint8_t before[DIG];
-			digest_of(s, before);
-			uint64_t last = cairn_store_last_seq(s);
-			cairn_history_entry h[16];
-			size_t nh = 0, nb = 0;
-			OK(cairn_store_history(s, "d1", "r1", h, 16, &nb));
-			cairn_stamp hb[16];
-			for (size_t i = 0; i < nb; i++)
-				hb[i] = h[i].stamp;
+			for (size_t m = 0; m < sizeof modes / sizeof *modes;
+			     m++)
+				for (uint64_t cs = 0;
+				     cs < (modes[m] == MODE_KILL ? 1u : 3u);
+				     cs++) {
+					char where[128];
+					snprintf(where, sizeof where,
+					         "S6: %s compaction, crash at "
+					         "its call %llu (%s, "
+					         "seed %llu)",
+					         prior ? "second" : "first",
+					         (unsigned long long)n,
+					         mode_name(modes[m]),
+					         (unsigned long long)cs);
+					fv = fault_vfs_new();
+					if (modes[m] != MODE_KILL)
+						fault_vfs_set_crash_mode(
+						        fv,
+						        (fault_vfs_crash_mode)
+						                modes[m]);
+					base_config(&cfg, fv, CAIRN_SYNC_EVERY);
+					s = s6_store(fv, &cfg, prior);
+					uint8_t before[DIG];
+					digest_of(s, before);
+					uint64_t last = cairn_store_last_seq(s);
+					cairn_history_entry h[16];
+					size_t nh = 0, nb = 0;
+					OK(cairn_store_history(s, "d1", "r1", h,
+					                       16, &nb));
+					cairn_stamp hb[16];
+					for (size_t i = 0; i < nb; i++)
+						hb[i] = h[i].stamp;
 
-			fault_vfs_crash_at(fv, FAULT_VFS_ANY, n);
-			int rc = cairn_store_compact(s);
-			assert_true(fault_vfs_crashed(fv));
-			if (rc != 0 && rc != CAIRN_EIO && rc != CAIRN_EPOISONED)
-				fail_msg("%s: compact returned %s", where,
-				         cairn_err_name(rc));
-			(void)cairn_store_close(s);
-			assert_int_equal(fault_vfs_open_handles(fv), 0);
-			if (modes[m] == MODE_KILL)
-				fault_vfs_kill(fv);
-			else
-				fault_vfs_crash(fv, n * 31 + cs);
-			fault_vfs_clear_faults(fv);
+					fault_vfs_crash_at(fv, FAULT_VFS_ANY,
+					                   n);
+					int rc = cairn_store_compact(s);
+					assert_true(fault_vfs_crashed(fv));
+					if (rc != 0 && rc != CAIRN_EIO &&
+					    rc != CAIRN_EPOISONED)
+						fail_msg("%s: compact returned "
+						         "%s",
+						         where,
+						         cairn_err_name(rc));
+					(void)cairn_store_close(s);
+					assert_int_equal(
+					        fault_vfs_open_handles(fv), 0);
+					if (modes[m] == MODE_KILL)
+						fault_vfs_kill(fv);
+					else
+						fault_vfs_crash(fv,
+						                n * 31 + cs);
+					fault_vfs_clear_faults(fv);
 
-			cairn_store_report rep;
-			rc = cairn_store_open(DIR_, &cfg, &s, &rep);
-			if (rc)
-				fail_msg("%s: open: %s: %s", where,
-				         cairn_err_name(rc), rep.message);
-			uint8_t got[DIG];
-			digest_of(s, got);
-			if (memcmp(got, before, DIG) != 0 ||
-			    cairn_store_last_seq(s) != last)
-				fail_msg("%s: the state changed (seq %llu, was "
-				         "%llu)", where,
-				         (unsigned long long)cairn_store_last_seq(s),
-				         (unsigned long long)last);
-			OK(cairn_store_history(s, "d1", "r1", h, 16, &nh));
-			assert_int_equal(nh, nb);
-			for (size_t i = 0; i < nh; i++) {
-				assert_int_equal(h[i].stamp.hlc, hb[i].hlc);
-				assert_int_equal(h[i].stamp.replica,
-				                 hb[i].replica);
-			}
-			uint64_t mark = 0;
-			OK(cairn_store_peer_get(s, w_peer, &mark));
-			assert_int_equal(mark, 5);
-			/* And it goes on: a write, a compaction, a reopen. */
-			cairn_value v = cairn_value_int(1);
-			uint64_t seq;
-			OK(cairn_store_set(s, "z", "z", &v, T0 + 999999, NULL,
-			                   &seq));
-			assert_int_equal(seq, last + 1);
-			digest_of(s, got);
-			OK(cairn_store_compact(s));
-			OK(cairn_store_close(s));
-			open_ok(&cfg, &s, NULL);
-			uint8_t again[DIG];
-			digest_of(s, again);
-			assert_memory_equal(got, again, DIG);
-			assert_int_equal(cairn_store_last_seq(s), last + 1);
-			OK(cairn_store_close(s));
-			assert_int_equal(fault_vfs_open_handles(fv), 0);
-			fault_vfs_free(fv);
-			runs++;
-		}
+					cairn_store_report rep;
+					rc = cairn_store_open(DIR_, &cfg, &s,
+					                      &rep);
+					if (rc)
+						fail_msg("%s: open: %s: %s",
+						         where,
+						         cairn_err_name(rc),
+						         rep.message);
+					uint8_t got[DIG];
+					digest_of(s, got);
+					if (memcmp(got, before, DIG) != 0 ||
+					    cairn_store_last_seq(s) != last)
+						fail_msg(
+						        "%s: the state changed "
+						        "(seq %llu, was "
+						        "%llu)",
+						        where,
+						        (unsigned long long)
+						                cairn_store_last_seq(
+						                        s),
+						        (unsigned long long)
+						                last);
+					OK(cairn_store_history(s, "d1", "r1", h,
+					                       16, &nh));
+					assert_int_equal(nh, nb);
+					for (size_t i = 0; i < nh; i++) {
+						assert_int_equal(h[i].stamp.hlc,
+						                 hb[i].hlc);
+						assert_int_equal(
+						        h[i].stamp.replica,
+						        hb[i].replica);
+					}
+					uint64_t mark = 0;
+					OK(cairn_store_peer_get(s, w_peer,
+					                        &mark));
+					assert_int_equal(mark, 5);
+					/* And it goes on: a write, a
+					 * compaction, a reopen. */
+					cairn_value v = cairn_value_int(1);
+					uint64_t seq;
+					OK(cairn_store_set(s, "z", "z", &v,
+					                   T0 + 999999, NULL,
+					                   &seq));
+					assert_int_equal(seq, last + 1);
+					digest_of(s, got);
+					OK(cairn_store_compact(s));
+					OK(cairn_store_close(s));
+					open_ok(&cfg, &s, NULL);
+					uint8_t again[DIG];
+					digest_of(s, again);
+					assert_memory_equal(got, again, DIG);
+					assert_int_equal(
+					        cairn_store_last_seq(s),
+					        last + 1);
+					OK(cairn_store_close(s));
+					assert_int_equal(
+					        fault_vfs_open_handles(fv), 0);
+					fault_vfs_free(fv);
+					runs++;
+				}
 	}
 	print_message("S6: %u crashes\n", runs);
 }
 
-/* ---- regressions ---------------------------------------------------------- */
+/* ---- regressions ----------------------------------------------------------
+ */
 
 /*
  * A compaction whose new log file cannot be made (here: its header write
