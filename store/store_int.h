@@ -191,4 +191,94 @@ int cairn__history_encode(const cairn__history *h, cairn_buf *out);
 int cairn__history_decode(cairn__history *h, const uint8_t *bytes,
                           size_t len);
 
+/* ---- the store (store.c, capture.c, snapshot.c, open.c) --------------- */
+
+/* Where the snapshot header keeps the last sequence number and clock. */
+#define CAIRN__SNAP_SEQ_AT 16
+#define CAIRN__SNAP_CLOCK_AT 24
+
+typedef struct cairn__peer_mark {
+	uint8_t id[CAIRN_PEER_ID_BYTES];
+	uint64_t mark;
+} cairn__peer_mark;
+
+/* A value whose field may stop holding it, kept until after the change. */
+typedef struct cairn__candidate {
+	size_t doc, field; /* offsets of NUL-terminated strings in the arena */
+	cairn_value v;     /* STR/BIN bytes: offset in the arena, fixed up */
+	size_t bytes;
+	cairn_stamp st;
+} cairn__candidate;
+
+struct cairn_store {
+	cairn__dir dir;
+	cairn_store_report *open_report;
+	cairn_store_config cfg;
+	cairn_replica *r;
+	cairn__history *hist;
+	int lock_f;
+	int log_f;            /* the log being appended to */
+	uint64_t log_first;   /* its first sequence number */
+	uint64_t log_size;    /* its length: the next record goes there */
+	uint64_t snap_seq;    /* the last record the snapshot folds in */
+	uint64_t snap_bytes;
+	uint64_t last_seq;    /* the last record appended */
+	uint64_t durable_seq; /* every record up to here is durable */
+	bool poisoned;
+	bool job_running;
+	cairn_delta *scratch; /* the delta of the write under way */
+	cairn_delta *pending; /* applied but not yet appended */
+	bool has_pending;
+	cairn_buf rec; /* a record being framed */
+	cairn__peer_mark *peers;
+	uint32_t npeers, cappeers;
+	/* history candidates of the change under way */
+	cairn__candidate *cands;
+	uint32_t ncands, capcands;
+	cairn_buf arena;
+	cairn_value *live;
+	cairn_stamp *live_st;
+	size_t caplive;
+};
+
+/* store.c */
+cairn_limits cairn__own_limits(const cairn_store *s);
+uint64_t cairn__clock_ms(uint64_t now_ms);
+int cairn__poison(cairn_store *s, int rc);
+int cairn__log_sync(cairn_store *s);
+int cairn__rec_begin(cairn_store *s);
+int cairn__append_record(cairn_store *s, uint8_t type);
+int cairn__flush_pending(cairn_store *s);
+int cairn__join_tracked(cairn_store *s, const cairn_delta *d, uint64_t now);
+
+/* capture.c */
+void cairn__capture_reset(cairn_store *s);
+int cairn__capture_field(cairn_store *s, const char *doc_id,
+                         const char *field);
+int cairn__capture_delta(cairn_store *s, const cairn_delta *d);
+void cairn__capture_commit(cairn_store *s);
+int cairn__live_values(cairn_store *s, const char *doc_id, const char *field,
+                       size_t *n);
+
+/* snapshot.c */
+int cairn__peer_set(cairn_store *s, const uint8_t *id, uint64_t mark);
+int cairn__snapshot_read(cairn__dir *d, cairn_buf *b, bool *found);
+int cairn__snapshot_load(cairn_store *s, const cairn_buf *b);
+int cairn__maybe_compact(cairn_store *s);
+
+typedef struct cairn__log_list {
+	uint64_t *first;
+	uint32_t n, cap;
+	const cairn_allocator *a;
+	int rc;
+} cairn__log_list;
+
+int cairn__list_logs(cairn__dir *d, cairn__log_list *l);
+void cairn__log_list_free(cairn__dir *d, cairn__log_list *l);
+void cairn__drop_covered_logs(cairn__dir *d, uint64_t snap_seq,
+                              uint64_t keep_first);
+
+/* open.c */
+void cairn__store_release(cairn_store *s);
+
 #endif /* CAIRN_STORE_INT_H */
