@@ -41,10 +41,10 @@
 #include <cairn/store.h>
 
 static struct {
-	size_t n;          /* entries of the open/compaction figures */
-	size_t nofsync;    /* writes of the fsync-off figure */
-	double window_s;   /* each durable-writes figure runs this long */
-	const char *base;  /* where the temporary directory goes */
+	size_t n;         /* entries of the open/compaction figures */
+	size_t nofsync;   /* writes of the fsync-off figure */
+	double window_s;  /* each durable-writes figure runs this long */
+	const char *base; /* where the temporary directory goes */
 } cfg = {1000000, 200000, 2.0, NULL};
 
 static char root[512]; /* this run's directory */
@@ -71,11 +71,11 @@ static void die(int line, const char *what, int rc)
 	exit(1);
 }
 
-#define CHECK(call)                                                           \
-	do {                                                                  \
-		int rc_ = (call);                                             \
-		if (rc_ != 0)                                                 \
-			die(__LINE__, #call, rc_);                            \
+#define CHECK(call)                                                            \
+	do {                                                                   \
+		int rc_ = (call);                                              \
+		if (rc_ != 0)                                                  \
+			die(__LINE__, #call, rc_);                             \
 	} while (0)
 
 /* rm -r of one level of files, then the directory. */
@@ -125,8 +125,8 @@ static void write_n(cairn_store *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		snprintf(key, sizeof key, "k%07zu", i);
 		cairn_value v = cairn_value_int((int64_t)i);
-		CHECK(cairn_store_set(s, "bench/one", key, &v,
-		                      t0_ms + i / 1000, NULL, NULL));
+		CHECK(cairn_store_set(s, "bench/one", key, &v, t0_ms + i / 1000,
+		                      NULL, NULL));
 	}
 }
 
@@ -279,8 +279,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
 			cfg.base = argv[++i];
 		} else {
-			fprintf(stderr,
-			        "usage: cairn-bench-store [--quick] [--dir DIR]\n");
+			fprintf(stderr, "usage: cairn-bench-store [--quick] "
+			                "[--dir DIR]\n");
 			return 2;
 		}
 	}

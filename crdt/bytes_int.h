@@ -16,8 +16,7 @@
 /* SipHash-2-4 of data[0..len) under a 128-bit key. */
 uint64_t cairn__siphash(const uint8_t key[16], const void *data, size_t len);
 /* SipHash-1-3, for hash tables. */
-uint64_t cairn__siphash13(const uint8_t key[16], const void *data,
-                          size_t len);
+uint64_t cairn__siphash13(const uint8_t key[16], const void *data, size_t len);
 
 /* BLAKE2b (RFC 7693), unkeyed, digest length 1..64. */
 typedef struct cairn__blake2b {

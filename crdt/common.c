@@ -11,30 +11,29 @@ static const struct {
 	const char *name;
 	const char *text;
 } errors[] = {
-	{CAIRN_OK, "CAIRN_OK", "success"},
-	{CAIRN_EINVAL, "CAIRN_EINVAL", "invalid argument"},
-	{CAIRN_ENOMEM, "CAIRN_ENOMEM", "out of memory"},
-	{CAIRN_ENOTFOUND, "CAIRN_ENOTFOUND", "not found"},
-	{CAIRN_EKIND, "CAIRN_EKIND", "the field holds another kind"},
-	{CAIRN_EPOLICY, "CAIRN_EPOLICY", "policy declarations disagree"},
-	{CAIRN_ECLOCK_SKEW, "CAIRN_ECLOCK_SKEW",
-	 "timestamp too far ahead of local time"},
-	{CAIRN_EAGAIN, "CAIRN_EAGAIN",
-	 "clock counter exhausted for this millisecond; try again"},
-	{CAIRN_ETOOBIG, "CAIRN_ETOOBIG", "value, id or name too large"},
-	{CAIRN_EDECODE, "CAIRN_EDECODE", "malformed encoding"},
-	{CAIRN_ELIMIT, "CAIRN_ELIMIT", "decoder limit exceeded"},
-	{CAIRN_EVERSION, "CAIRN_EVERSION", "version mismatch"},
-	{CAIRN_EEXIST, "CAIRN_EEXIST",
-	 "first-writer-wins field already set"},
-	{CAIRN_ESPACE, "CAIRN_ESPACE", "output array too small"},
-	{CAIRN_ERANGE, "CAIRN_ERANGE", "value out of range"},
-	{CAIRN_EIO, "CAIRN_EIO", "input/output error"},
-	{CAIRN_EFULL, "CAIRN_EFULL", "no space left on device"},
-	{CAIRN_EBUSY, "CAIRN_EBUSY", "the store is held by another process"},
-	{CAIRN_ECORRUPT, "CAIRN_ECORRUPT", "stored data is corrupt"},
-	{CAIRN_EPOISONED, "CAIRN_EPOISONED",
-	 "a sync failed: close and reopen the store"},
+        {CAIRN_OK, "CAIRN_OK", "success"},
+        {CAIRN_EINVAL, "CAIRN_EINVAL", "invalid argument"},
+        {CAIRN_ENOMEM, "CAIRN_ENOMEM", "out of memory"},
+        {CAIRN_ENOTFOUND, "CAIRN_ENOTFOUND", "not found"},
+        {CAIRN_EKIND, "CAIRN_EKIND", "the field holds another kind"},
+        {CAIRN_EPOLICY, "CAIRN_EPOLICY", "policy declarations disagree"},
+        {CAIRN_ECLOCK_SKEW, "CAIRN_ECLOCK_SKEW",
+         "timestamp too far ahead of local time"},
+        {CAIRN_EAGAIN, "CAIRN_EAGAIN",
+         "clock counter exhausted for this millisecond; try again"},
+        {CAIRN_ETOOBIG, "CAIRN_ETOOBIG", "value, id or name too large"},
+        {CAIRN_EDECODE, "CAIRN_EDECODE", "malformed encoding"},
+        {CAIRN_ELIMIT, "CAIRN_ELIMIT", "decoder limit exceeded"},
+        {CAIRN_EVERSION, "CAIRN_EVERSION", "version mismatch"},
+        {CAIRN_EEXIST, "CAIRN_EEXIST", "first-writer-wins field already set"},
+        {CAIRN_ESPACE, "CAIRN_ESPACE", "output array too small"},
+        {CAIRN_ERANGE, "CAIRN_ERANGE", "value out of range"},
+        {CAIRN_EIO, "CAIRN_EIO", "input/output error"},
+        {CAIRN_EFULL, "CAIRN_EFULL", "no space left on device"},
+        {CAIRN_EBUSY, "CAIRN_EBUSY", "the store is held by another process"},
+        {CAIRN_ECORRUPT, "CAIRN_ECORRUPT", "stored data is corrupt"},
+        {CAIRN_EPOISONED, "CAIRN_EPOISONED",
+         "a sync failed: close and reopen the store"},
 };
 
 const char *cairn_strerror(int err)
@@ -159,14 +158,10 @@ int cairn_buf_append(cairn_buf *b, const void *p, size_t n)
 const char *cairn_policy_name(cairn_policy p)
 {
 	switch (p) {
-	case CAIRN_POLICY_LWW:
-		return "lww";
-	case CAIRN_POLICY_FWW:
-		return "fww";
-	case CAIRN_POLICY_PRIORITY:
-		return "priority";
-	case CAIRN_POLICY_MULTI:
-		return "multi";
+	case CAIRN_POLICY_LWW: return "lww";
+	case CAIRN_POLICY_FWW: return "fww";
+	case CAIRN_POLICY_PRIORITY: return "priority";
+	case CAIRN_POLICY_MULTI: return "multi";
 	}
 	return NULL;
 }

@@ -80,8 +80,8 @@ typedef union cairn__payload {
 static inline uint32_t cairn__value_len(const cairn_value *v)
 {
 	return (v->type == CAIRN_STR || v->type == CAIRN_BIN)
-	           ? (uint32_t)v->as.bytes.len
-	           : 0;
+	               ? (uint32_t)v->as.bytes.len
+	               : 0;
 }
 
 /*
@@ -184,9 +184,9 @@ static inline void cairn__dots_free(const cairn_allocator *a, cairn__dots *l)
  * A writer may have no dots at all (it is then only a name for an index).
  */
 typedef struct cairn__ctx {
-	uint64_t *rid;    /* [cap] replica id per writer index */
-	uint64_t *max;    /* [cap] contiguous maximum per writer */
-	uint32_t *order;  /* [cap] writer indices sorted by replica id */
+	uint64_t *rid;   /* [cap] replica id per writer index */
+	uint64_t *max;   /* [cap] contiguous maximum per writer */
+	uint32_t *order; /* [cap] writer indices sorted by replica id */
 	uint32_t n, cap;
 	cairn__dot *cloud; /* sorted by (writer, counter); each > max+1 */
 	uint32_t ncloud, capcloud;
@@ -209,8 +209,8 @@ static inline bool cairn__ctx_has(const cairn__ctx *c, uint32_t writer,
 	       (c->ncloud && cairn__ctx_cloud_has(c, writer, counter));
 }
 /* The cloud dots of one writer: cloud[*first .. *first + *count). */
-void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer,
-                         uint32_t *first, uint32_t *count);
+void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer, uint32_t *first,
+                         uint32_t *count);
 /*
  * Add dots sorted by (writer, counter) (duplicates allowed) in one merge.
  * 0 or CAIRN_ENOMEM (context unchanged).
@@ -254,8 +254,8 @@ typedef struct cairn__entry {
 	uint32_t writer;
 } cairn__entry;
 
-#define CAIRN__META(counter, prio, type)                                      \
-	((uint64_t)(counter) | ((uint64_t)(prio) << 48) |                     \
+#define CAIRN__META(counter, prio, type)                                       \
+	((uint64_t)(counter) | ((uint64_t)(prio) << 48) |                      \
 	 ((uint64_t)(type) << 56))
 #define CAIRN__META_COUNTER(m) ((m)&CAIRN__COUNTER_MAX)
 #define CAIRN__META_PRIO(m) ((uint8_t)(((m) >> 48) & 0xFFu))
@@ -271,7 +271,7 @@ typedef struct cairn__elem {
 	uint32_t nrm;     /* removed dots (deltas only) */
 	uint32_t capdots; /* capacity of dots[] when out of line */
 	union {
-		cairn__dot one; /* when ndots + nrm == 1 and capdots == 0 */
+		cairn__dot one;   /* when ndots + nrm == 1 and capdots == 0 */
 		cairn__dot *many; /* [capdots]: live dots then removed dots */
 	} d;
 } cairn__elem;
@@ -307,7 +307,7 @@ enum cairn__shape {
 
 typedef struct cairn__field {
 	union {
-		uint8_t *ptr;                  /* name_len + 1 bytes */
+		uint8_t *ptr;                   /* name_len + 1 bytes */
 		uint8_t in[CAIRN__NAME_INLINE]; /* name_len < 16, NUL-ended */
 	} nm;
 	uint32_t hash;
@@ -339,8 +339,8 @@ struct cairn_doc {
 	cairn__field *fields;
 	uint32_t nfields, capfields;
 	cairn__index fidx;
-	uint32_t self;      /* owner's writer index, UINT32_MAX until it writes;
-	                       in a delta, the writer it last recorded (write.c) */
+	uint32_t self; /* owner's writer index, UINT32_MAX until it writes;
+	                  in a delta, the writer it last recorded (write.c) */
 	uint8_t coll_policy; /* collection policy (replica docs) */
 	bool field_decls;    /* some field-level declaration matches the id */
 };
@@ -426,8 +426,8 @@ void cairn__elem_dots(const cairn__elem *e, const cairn__dot **live,
                       const cairn__dot **rm);
 
 int cairn__doc_new(const cairn_allocator *a, cairn_replica *owner,
-                   const uint8_t *key, const char *id, uint32_t id_len, uint32_t hash,
-                   cairn_doc **out);
+                   const uint8_t *key, const char *id, uint32_t id_len,
+                   uint32_t hash, cairn_doc **out);
 void cairn__doc_free(const cairn_allocator *a, cairn_doc *d);
 void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d);
 bool cairn__doc_is_empty(const cairn_doc *d);
@@ -445,15 +445,12 @@ void cairn__field_release(const cairn_allocator *a, cairn__field *f);
 void cairn__field_normalize(const cairn_allocator *a, cairn__field *f);
 int cairn__reg_push(const cairn_allocator *a, cairn__field *f,
                     const cairn__entry *e);
-void cairn__reg_remove(const cairn_allocator *a, cairn__field *f,
-                       uint32_t i);
+void cairn__reg_remove(const cairn_allocator *a, cairn__field *f, uint32_t i);
 cairn__elem *cairn__set_find(const cairn__set *s, const cairn_value *v,
                              uint32_t hash);
 int cairn__set_insert(const cairn_allocator *a, cairn__set *s,
-                      const cairn_value *v, uint32_t hash,
-                      cairn__elem **out);
-void cairn__set_remove(const cairn_allocator *a, cairn__set *s,
-                       cairn__elem *e);
+                      const cairn_value *v, uint32_t hash, cairn__elem **out);
+void cairn__set_remove(const cairn_allocator *a, cairn__set *s, cairn__elem *e);
 /*
  * Element dots: reserve room for `total` dots (fallible), then assign
  * (infallible once reserved; the inputs must not point into e).
@@ -484,8 +481,7 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
                     cairn_doc *dst, const cairn_doc *src, bool *changed);
 
 /* Get (creating) the delta's document that mirrors a replica's. */
-int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src,
-                         cairn_doc **out);
+int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src, cairn_doc **out);
 /* Get (creating) a delta's document for an id. */
 int cairn__delta_doc(cairn_delta *d, const char *id, uint32_t len,
                      uint32_t hash_in_replica, const uint8_t *replica_key,

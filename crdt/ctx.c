@@ -158,8 +158,8 @@ static uint32_t cloud_lower(const cairn__ctx *c, uint32_t w, uint64_t counter)
 	return lo;
 }
 
-void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer,
-                         uint32_t *first, uint32_t *count)
+void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer, uint32_t *first,
+                         uint32_t *count)
 {
 	*first = cloud_lower(c, writer, 0);
 	uint32_t end = cloud_lower(c, writer, UINT64_MAX);
@@ -188,8 +188,8 @@ static void merge_cloud(cairn__ctx *c, const cairn__dot *extra, uint32_t n,
 	uint32_t i = 0, j = 0, k = 0;
 	while (i < c->ncloud || j < n) {
 		const cairn__dot *d;
-		if (j == n ||
-		    (i < c->ncloud && cairn__dot_cmp(&c->cloud[i], &extra[j]) <= 0))
+		if (j == n || (i < c->ncloud &&
+		               cairn__dot_cmp(&c->cloud[i], &extra[j]) <= 0))
 			d = &c->cloud[i++];
 		else
 			d = &extra[j++];

@@ -97,8 +97,7 @@ size_t cairn_delta_doc_count(const cairn_delta *d)
 	return n;
 }
 
-int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src,
-                         cairn_doc **out)
+int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src, cairn_doc **out)
 {
 	/* The cache is checked by id too: a replica freed and another made
 	 * may put a different document at the same address. */
@@ -107,8 +106,8 @@ int cairn__delta_doc_for(cairn_delta *d, const cairn_doc *src,
 		*out = d->last;
 		return 0;
 	}
-	int rc = cairn__delta_doc(d, src->id, src->id_len, src->hash,
-	                          src->key, out);
+	int rc = cairn__delta_doc(d, src->id, src->id_len, src->hash, src->key,
+	                          out);
 	if (!rc) {
 		d->last = *out;
 		d->last_src = src;

@@ -32,7 +32,8 @@ static void elem_release(const cairn_allocator *a, cairn__elem *e)
 {
 	cairn__payload_release(a, &e->v, (cairn_type)e->type, e->vlen);
 	if (e->capdots)
-		cairn__free(a, e->d.many, (size_t)e->capdots * sizeof(cairn__dot));
+		cairn__free(a, e->d.many,
+		            (size_t)e->capdots * sizeof(cairn__dot));
 	e->capdots = e->ndots = e->nrm = 0;
 }
 
@@ -62,7 +63,9 @@ void cairn__elem_assign(const cairn_allocator *a, cairn__elem *e,
 {
 	uint32_t total = nlive + nrm;
 	if (total <= 1) {
-		cairn__dot one = nlive ? live[0] : nrm ? rm[0] : (cairn__dot){0, 0};
+		cairn__dot one = nlive ? live[0]
+		                 : nrm ? rm[0]
+		                       : (cairn__dot){0, 0};
 		if (e->capdots)
 			cairn__free(a, e->d.many,
 			            (size_t)e->capdots * sizeof(cairn__dot));
@@ -70,7 +73,8 @@ void cairn__elem_assign(const cairn_allocator *a, cairn__elem *e,
 		e->d.one = one;
 	} else {
 		if (nlive)
-			memcpy(e->d.many, live, (size_t)nlive * sizeof(cairn__dot));
+			memcpy(e->d.many, live,
+			       (size_t)nlive * sizeof(cairn__dot));
 		if (nrm)
 			memcpy(e->d.many + nlive, rm,
 			       (size_t)nrm * sizeof(cairn__dot));
@@ -115,7 +119,7 @@ cairn__elem *cairn__set_find(const cairn__set *s, const cairn_value *v,
 {
 	elem_key k = {v, hash};
 	uint32_t pos =
-	    cairn__index_find(&s->idx, hash, s->elems, elem_match, &k);
+	        cairn__index_find(&s->idx, hash, s->elems, elem_match, &k);
 	return pos == CAIRN__NOPOS ? NULL : &s->elems[pos];
 }
 
@@ -144,8 +148,7 @@ int cairn__set_insert(const cairn_allocator *a, cairn__set *s,
 	return 0;
 }
 
-void cairn__set_remove(const cairn_allocator *a, cairn__set *s,
-                       cairn__elem *e)
+void cairn__set_remove(const cairn_allocator *a, cairn__set *s, cairn__elem *e)
 {
 	uint32_t pos = (uint32_t)(e - s->elems), last = s->n - 1;
 	elem_release(a, e);
@@ -319,7 +322,7 @@ cairn__field *cairn__doc_field(const cairn_doc *d, const uint8_t *name,
 {
 	name_key k = {name, len, hash};
 	uint32_t pos =
-	    cairn__index_find(&d->fidx, hash, d->fields, field_match, &k);
+	        cairn__index_find(&d->fidx, hash, d->fields, field_match, &k);
 	return pos == CAIRN__NOPOS ? NULL : &d->fields[pos];
 }
 
@@ -385,8 +388,8 @@ void cairn__doc_field_drop(const cairn_allocator *a, cairn_doc *d,
 #define ID_CAP_DELTA (CAIRN_MAX_ID_BYTES + 1)
 
 int cairn__doc_new(const cairn_allocator *a, cairn_replica *owner,
-                   const uint8_t *key, const char *id, uint32_t id_len, uint32_t hash,
-                   cairn_doc **out)
+                   const uint8_t *key, const char *id, uint32_t id_len,
+                   uint32_t hash, cairn_doc **out)
 {
 	cairn_doc *d = cairn__alloc(a, sizeof *d);
 	if (!d)
@@ -528,13 +531,14 @@ static int prefer(cairn_policy p, const cairn__entry *a, const cairn__entry *b,
 	else if (ctx->rid[a->writer] != ctx->rid[b->writer])
 		c = ctx->rid[a->writer] > ctx->rid[b->writer] ? 1 : -1;
 	else
-		c = (CAIRN__META_COUNTER(a->meta) > CAIRN__META_COUNTER(b->meta)) -
-		    (CAIRN__META_COUNTER(a->meta) < CAIRN__META_COUNTER(b->meta));
+		c = (CAIRN__META_COUNTER(a->meta) >
+		     CAIRN__META_COUNTER(b->meta)) -
+		    (CAIRN__META_COUNTER(a->meta) <
+		     CAIRN__META_COUNTER(b->meta));
 	return p == CAIRN_POLICY_FWW ? -c : c;
 }
 
-static void stamp_of(const cairn_doc *d, const cairn__entry *e,
-                     cairn_stamp *s)
+static void stamp_of(const cairn_doc *d, const cairn__entry *e, cairn_stamp *s)
 {
 	s->hlc = e->hlc;
 	s->replica = d->ctx.rid[e->writer];
@@ -550,7 +554,7 @@ int cairn_doc_field_info(const cairn_doc *d, const char *field,
 	memset(out, 0, sizeof *out);
 	out->values = cairn__field_nreg(f);
 	out->members = cairn__field_nelems(f);
-	out->kind = out->values ? CAIRN_KIND_REGISTER
+	out->kind = out->values    ? CAIRN_KIND_REGISTER
 	            : out->members ? CAIRN_KIND_SET
 	                           : CAIRN_KIND_NONE;
 	if (out->kind == CAIRN_KIND_NONE)
@@ -582,8 +586,9 @@ int cairn_doc_get(const cairn_doc *d, const char *field, cairn_value *out,
 	const cairn__entry *reg = cairn__field_reg(f);
 	uint32_t n = cairn__field_nreg(f), best = 0;
 	/* Under multi, `get` reads the latest of the concurrent values. */
-	cairn_policy p = f->policy == CAIRN_POLICY_MULTI ? CAIRN_POLICY_LWW
-	                                                 : (cairn_policy)f->policy;
+	cairn_policy p = f->policy == CAIRN_POLICY_MULTI
+	                         ? CAIRN_POLICY_LWW
+	                         : (cairn_policy)f->policy;
 	for (uint32_t i = 1; i < n; i++)
 		if (prefer(p, &reg[i], &reg[best], &d->ctx) > 0)
 			best = i;

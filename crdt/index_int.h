@@ -25,17 +25,15 @@
 #define CAIRN__NOPOS UINT32_MAX
 
 typedef uint32_t (*cairn__hash_at_fn)(const void *tab, uint32_t pos);
-typedef bool (*cairn__match_fn)(const void *tab, uint32_t pos,
-                                const void *key);
+typedef bool (*cairn__match_fn)(const void *tab, uint32_t pos, const void *key);
 
 static inline uint32_t cairn__index_cap(const cairn__index *ix)
 {
 	return ix->slots ? ix->mask + 1 : 0;
 }
 
-static inline uint32_t cairn__index_find(const cairn__index *ix,
-                                         uint32_t hash, const void *tab,
-                                         cairn__match_fn match,
+static inline uint32_t cairn__index_find(const cairn__index *ix, uint32_t hash,
+                                         const void *tab, cairn__match_fn match,
                                          const void *key)
 {
 	if (!ix->slots)
@@ -56,8 +54,7 @@ static inline uint32_t cairn__index_find(const cairn__index *ix,
  * larger than the caches that load is a miss; a caller with other work to
  * do before its lookup lets the two overlap.
  */
-static inline void cairn__index_prefetch(const cairn__index *ix,
-                                         uint32_t hash)
+static inline void cairn__index_prefetch(const cairn__index *ix, uint32_t hash)
 {
 #if defined(__GNUC__)
 	if (ix->slots)
@@ -154,8 +151,7 @@ static inline void cairn__index_move(cairn__index *ix, uint32_t hash,
 	ix->slots[i] = (ix->slots[i] & ~ix->mask) | (to + 1);
 }
 
-static inline void cairn__index_free(const cairn_allocator *a,
-                                     cairn__index *ix)
+static inline void cairn__index_free(const cairn_allocator *a, cairn__index *ix)
 {
 	if (ix->slots)
 		cairn__free(a, ix->slots,

@@ -29,18 +29,17 @@
 
 #include "crdt_int.h"
 
-
 typedef struct join_ctx {
 	const cairn_allocator *a;
 	const uint8_t *key; /* the destination's hash key */
 	bool same_key;      /* source hashes are valid in the destination */
 	cairn_doc *dst;
 	const cairn_doc *src;
-	bool state;      /* the destination is a replica's document */
-	bool src_ctx;    /* the source has a document-wide context */
-	uint32_t *map;   /* source writer -> destination writer */
-	uint32_t *inv;   /* destination writer -> source writer, or
-	                    UINT32_MAX; NULL if it could not be made */
+	bool state;    /* the destination is a replica's document */
+	bool src_ctx;  /* the source has a document-wide context */
+	uint32_t *map; /* source writer -> destination writer */
+	uint32_t *inv; /* destination writer -> source writer, or
+	                  UINT32_MAX; NULL if it could not be made */
 	uint32_t ninv;
 	cairn__dots collect; /* dots for the destination's context (state) */
 	bool changed;        /* an entry, a dot or a removal came in */
@@ -361,9 +360,10 @@ static int join_field(join_ctx *j, const cairn__field *sf, uint32_t hash)
 	 * and make room first; they are merged in last. */
 	if (nrm && !j->state) {
 		for (uint32_t i = 0; i < nrm && !rc; i++)
-			rc = cairn__dots_push(j->a, &rm,
-			             (cairn__dot){sx->rm[i].counter,
-			                          j->map[sx->rm[i].writer]});
+			rc = cairn__dots_push(
+			        j->a, &rm,
+			        (cairn__dot){sx->rm[i].counter,
+			                     j->map[sx->rm[i].writer]});
 		if (!rc)
 			rc = ensure_field(j, sf, hash, &df);
 		if (!rc)
@@ -462,7 +462,8 @@ static int join_fields(join_ctx *j)
 			fetch_record(j, ring[(i - LEAD / 2) % LEAD], false);
 		/* A name under 16 bytes is in the record already. */
 		if (i >= 3 * LEAD / 4 && i - 3 * LEAD / 4 < n &&
-		    src->fields[i - 3 * LEAD / 4].name_len >= CAIRN__NAME_INLINE)
+		    src->fields[i - 3 * LEAD / 4].name_len >=
+		            CAIRN__NAME_INLINE)
 			fetch_record(j, ring[(i - 3 * LEAD / 4) % LEAD], true);
 		if (i >= LEAD - 1 && i - (LEAD - 1) < n) {
 			uint32_t k = i - (LEAD - 1);
@@ -559,9 +560,9 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 	uint32_t stack_inv[32];
 	if (!rc) {
 		j.ninv = dst->ctx.n;
-		j.inv = j.ninv <= 32
-		            ? stack_inv
-		            : cairn__alloc(a, (size_t)j.ninv * sizeof *j.inv);
+		j.inv = j.ninv <= 32 ? stack_inv
+		                     : cairn__alloc(a, (size_t)j.ninv *
+		                                               sizeof *j.inv);
 		for (uint32_t i = 0; j.inv && i < j.ninv; i++)
 			j.inv[i] = UINT32_MAX;
 		for (uint32_t i = 0; j.inv && i < src->ctx.n; i++)
@@ -625,13 +626,14 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
 		if (sd->nfields == 0)
 			continue;
 		cairn_policy coll =
-		    cairn__policy_of(r, sd->id, sd->id_len, NULL, 0);
+		        cairn__policy_of(r, sd->id, sd->id_len, NULL, 0);
 		for (uint32_t k = 0; k < sd->nfields; k++) {
 			const cairn__field *sf = &sd->fields[k];
 			const cairn__entry *reg = cairn__field_reg(sf);
 			uint32_t n = cairn__field_nreg(sf);
 			for (uint32_t e = 0; e < n; e++) {
-				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc, now_ms);
+				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc,
+				                         now_ms);
 				if (rc)
 					return rc;
 				if (reg[e].vlen > limit)
@@ -646,10 +648,11 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
 			if (n == 0)
 				continue;
 			cairn_policy local =
-			    field_decls ? cairn__policy_of(r, sd->id, sd->id_len,
-			                                   cairn__fname(sf),
-			                                   sf->name_len)
-			                : coll;
+			        field_decls ? cairn__policy_of(r, sd->id,
+			                                       sd->id_len,
+			                                       cairn__fname(sf),
+			                                       sf->name_len)
+			                    : coll;
 			if (local != (cairn_policy)sf->policy)
 				return CAIRN_EPOLICY;
 		}
@@ -675,8 +678,8 @@ static int replica_join(cairn_replica *r, const cairn_delta *delta,
 		cairn_doc *dd;
 		rc = cairn_replica_doc(r, sd->id, &dd);
 		if (!rc)
-			rc = cairn__doc_join(&r->alloc, r->cfg.hash_key, dd,
-			                     sd, changed);
+			rc = cairn__doc_join(&r->alloc, r->cfg.hash_key, dd, sd,
+			                     changed);
 	}
 	return rc;
 }

@@ -338,7 +338,8 @@ int cairn__rd_skip(cairn__rd *r)
 			}
 		}
 		if (elements) {
-			if (pending > (uint64_t)rem || n > (uint64_t)rem - pending)
+			if (pending > (uint64_t)rem ||
+			    n > (uint64_t)rem - pending)
 				return CAIRN_EDECODE;
 			pending += n;
 		} else {

@@ -82,12 +82,9 @@ int cairn_value_compare(const cairn_value *a, const cairn_value *b)
 	if (a->type != b->type)
 		return a->type < b->type ? -1 : 1;
 	switch (a->type) {
-	case CAIRN_NIL:
-		return 0;
-	case CAIRN_BOOL:
-		return (int)a->as.b - (int)b->as.b;
-	case CAIRN_INT:
-		return (a->as.i > b->as.i) - (a->as.i < b->as.i);
+	case CAIRN_NIL: return 0;
+	case CAIRN_BOOL: return (int)a->as.b - (int)b->as.b;
+	case CAIRN_INT: return (a->as.i > b->as.i) - (a->as.i < b->as.i);
 	case CAIRN_FLOAT: {
 		uint64_t x = float_key(a->as.f), y = float_key(b->as.f);
 		return (x > y) - (x < y);
@@ -114,8 +111,7 @@ int cairn__value_check(const cairn_value *v, uint32_t max_bytes)
 	case CAIRN_NIL:
 	case CAIRN_BOOL:
 	case CAIRN_INT:
-	case CAIRN_FLOAT:
-		return 0;
+	case CAIRN_FLOAT: return 0;
 	case CAIRN_STR:
 	case CAIRN_BIN:
 		if (v->as.bytes.len && !v->as.bytes.ptr)
@@ -135,14 +131,9 @@ int cairn__payload_store(const cairn_allocator *a, const cairn_value *v,
 {
 	memset(out, 0, sizeof *out);
 	switch (v->type) {
-	case CAIRN_NIL:
-		break;
-	case CAIRN_BOOL:
-		out->i = v->as.b ? 1 : 0;
-		break;
-	case CAIRN_INT:
-		out->i = v->as.i;
-		break;
+	case CAIRN_NIL: break;
+	case CAIRN_BOOL: out->i = v->as.b ? 1 : 0; break;
+	case CAIRN_INT: out->i = v->as.i; break;
 	case CAIRN_FLOAT: {
 		uint64_t u = float_bits(v->as.f);
 		memcpy(&out->f, &u, sizeof u);
@@ -170,17 +161,10 @@ cairn_value cairn__payload_view(const cairn__payload *pl, cairn_type type,
 {
 	cairn_value v = zeroed(type);
 	switch (type) {
-	case CAIRN_NIL:
-		break;
-	case CAIRN_BOOL:
-		v.as.b = pl->i != 0;
-		break;
-	case CAIRN_INT:
-		v.as.i = pl->i;
-		break;
-	case CAIRN_FLOAT:
-		v.as.f = pl->f;
-		break;
+	case CAIRN_NIL: break;
+	case CAIRN_BOOL: v.as.b = pl->i != 0; break;
+	case CAIRN_INT: v.as.i = pl->i; break;
+	case CAIRN_FLOAT: v.as.f = pl->f; break;
 	case CAIRN_STR:
 	case CAIRN_BIN:
 		v.as.bytes.ptr = len <= CAIRN__INLINE_BYTES ? pl->in : pl->p;
@@ -199,17 +183,13 @@ uint64_t cairn__value_hash(const uint8_t key[16], const cairn_value *v)
 	case CAIRN_BIN:
 		return cairn__siphash13(key, v->as.bytes.ptr, v->as.bytes.len) ^
 		       ((uint64_t)v->type * UINT64_C(0x9E3779B97F4A7C15));
-	case CAIRN_NIL:
-		memset(buf + 1, 0, 8);
-		break;
+	case CAIRN_NIL: memset(buf + 1, 0, 8); break;
 	case CAIRN_BOOL: {
 		uint64_t u = v->as.b ? 1 : 0;
 		memcpy(buf + 1, &u, 8);
 		break;
 	}
-	case CAIRN_INT:
-		memcpy(buf + 1, &v->as.i, 8);
-		break;
+	case CAIRN_INT: memcpy(buf + 1, &v->as.i, 8); break;
 	case CAIRN_FLOAT: {
 		uint64_t u = float_bits(v->as.f);
 		memcpy(buf + 1, &u, 8);

@@ -27,7 +27,7 @@ typedef struct delta_prep {
 	cairn__field *df;
 	cairn__elem *dx;
 	uint32_t self;        /* our writer index in dd */
-	cairn__dots gone;         /* op->gone in dd's writers */
+	cairn__dots gone;     /* op->gone in dd's writers */
 	cairn__payload value; /* SET: the delta's copy of the value */
 	bool has_value;
 	bool new_field, new_elem; /* made here: undone if the write fails */
@@ -47,14 +47,14 @@ typedef struct write_op {
 	cairn__field *f;      /* the local field, if it exists */
 	cairn__elem *x;       /* the local element, if it exists */
 	cairn__entry entry;   /* SET: the new entry */
-	cairn_hlc clock;      /* SET: the clock after the tick, kept on commit */
-	int tick_rc;          /* SET: the tick's result, reported last */
-	uint8_t policy;       /* the field's policy */
-	uint64_t counter;     /* the fresh dot's counter */
-	cairn__dots gone;         /* superseded dots, in the document's writers */
-	cairn_delta *delta;   /* where the write is recorded, or NULL */
-	delta_prep p;         /* the delta's side */
-	int open_rc;          /* delta_open()'s result, reported in run() */
+	cairn_hlc clock;    /* SET: the clock after the tick, kept on commit */
+	int tick_rc;        /* SET: the tick's result, reported last */
+	uint8_t policy;     /* the field's policy */
+	uint64_t counter;   /* the fresh dot's counter */
+	cairn__dots gone;   /* superseded dots, in the document's writers */
+	cairn_delta *delta; /* where the write is recorded, or NULL */
+	delta_prep p;       /* the delta's side */
+	int open_rc;        /* delta_open()'s result, reported in run() */
 } write_op;
 
 static const cairn_allocator *alloc_of(const write_op *op)
@@ -119,7 +119,6 @@ static int next_counter(cairn_doc *d, uint64_t *out)
 
 /* ---- the delta side ----------------------------------------------------- */
 
-
 static void delta_prep_free(const cairn_allocator *a, const cairn_allocator *da,
                             delta_prep *p, const cairn_value *v)
 {
@@ -165,9 +164,9 @@ static int delta_open(write_op *op)
 	if (rc)
 		return rc;
 	bool same_key = memcmp(delta->key, op->r->cfg.hash_key, 16) == 0;
-	uint32_t fh = same_key ? op->hash
-	                       : cairn__hash32(delta->key, op->name,
-	                                       op->name_len);
+	uint32_t fh =
+	        same_key ? op->hash
+	                 : cairn__hash32(delta->key, op->name, op->name_len);
 	p->df = cairn__doc_field(p->dd, op->name, op->name_len, fh);
 	if (!p->df) {
 		rc = cairn__doc_field_add(da, p->dd, op->name, op->name_len, fh,
@@ -208,9 +207,11 @@ static int delta_prepare(write_op *op)
 		if (p->gone.n || p->df->shape != CAIRN__EMPTY) {
 			rc = cairn__field_make_ext(da, p->df);
 			if (!rc)
-				rc = cairn__rm_reserve(da, p->df->u.ext, p->gone.n);
+				rc = cairn__rm_reserve(da, p->df->u.ext,
+				                       p->gone.n);
 			if (!rc && op->kind == OP_SET)
-				rc = cairn__grow(da, (void **)&p->df->u.ext->reg,
+				rc = cairn__grow(da,
+				                 (void **)&p->df->u.ext->reg,
 				                 &p->df->u.ext->capreg,
 				                 p->df->u.ext->nreg + 1,
 				                 sizeof(cairn__entry));
@@ -226,7 +227,8 @@ static int delta_prepare(write_op *op)
 	                      : cairn__value_hash32(delta->key, op->v);
 	p->dx = cairn__set_find(&p->df->u.ext->set, op->v, eh);
 	if (!p->dx) {
-		rc = cairn__set_insert(da, &p->df->u.ext->set, op->v, eh, &p->dx);
+		rc = cairn__set_insert(da, &p->df->u.ext->set, op->v, eh,
+		                       &p->dx);
 		if (rc)
 			return rc;
 		p->new_elem = true;
@@ -239,7 +241,7 @@ static int delta_prepare(write_op *op)
 			rc = cairn__dots_push(a, &p->live, live[i]);
 	if (!rc && op->kind == OP_ADD)
 		rc = cairn__dots_push(a, &p->live,
-		                  (cairn__dot){op->counter, p->self});
+		                      (cairn__dot){op->counter, p->self});
 	for (uint32_t i = 0; i < p->dx->nrm && !rc; i++)
 		rc = cairn__dots_push(a, &p->rm, rm[i]);
 	for (uint32_t i = 0; i < p->gone.n && !rc; i++)
@@ -300,8 +302,9 @@ static void delta_commit(write_op *op, cairn_delta *delta, delta_prep *p)
 		cairn__ext *x = df->u.ext;
 		cairn__rm_merge(x, p->gone.p, p->gone.n);
 		for (uint32_t i = x->nreg; i-- > 0;)
-			if (cairn__dots_has(p->gone.p, p->gone.n, x->reg[i].writer,
-			                    CAIRN__META_COUNTER(x->reg[i].meta)))
+			if (cairn__dots_has(
+			            p->gone.p, p->gone.n, x->reg[i].writer,
+			            CAIRN__META_COUNTER(x->reg[i].meta)))
 				cairn__reg_remove(da, df, i);
 		for (uint32_t i = x->set.n; i-- > 0;) {
 			cairn__elem *e = &x->set.elems[i];
@@ -348,9 +351,8 @@ static int run(write_op *op)
 			return rc;
 	}
 	if (op->kind == OP_SET)
-		op->entry.meta = CAIRN__META(op->counter,
-		                             op->r->cfg.source_priority,
-		                             op->v->type);
+		op->entry.meta = CAIRN__META(
+		        op->counter, op->r->cfg.source_priority, op->v->type);
 	rc = collect_superseded(op);
 	if (rc)
 		return rc;
@@ -372,8 +374,8 @@ static int run(write_op *op)
 			goto fail;
 	}
 	if (!op->f && (op->kind == OP_SET || op->kind == OP_ADD)) {
-		rc = cairn__doc_field_add(a, d, op->name, op->name_len, op->hash,
-		                          &op->f);
+		rc = cairn__doc_field_add(a, d, op->name, op->name_len,
+		                          op->hash, &op->f);
 		if (rc)
 			goto fail_local;
 		op->f->policy = op->policy;
@@ -402,9 +404,7 @@ static int run(write_op *op)
 		op->f->u.one = op->entry;
 		op->f->shape = CAIRN__ONE;
 		break;
-	case OP_DEL:
-		cairn__doc_field_drop(a, d, op->f);
-		break;
+	case OP_DEL: cairn__doc_field_drop(a, d, op->f); break;
 	case OP_ADD: {
 		cairn__dot dot = {op->counter, d->self};
 		cairn__elem_assign(a, op->x, &dot, 1, NULL, 0);
@@ -441,8 +441,7 @@ static int refuse(write_op *op, int rc)
 {
 	if (op->delta) {
 		delta_undo(op->delta, &op->p);
-		delta_prep_free(alloc_of(op), &op->delta->alloc, &op->p,
-		                op->v);
+		delta_prep_free(alloc_of(op), &op->delta->alloc, &op->p, op->v);
 	}
 	return rc;
 }
@@ -499,7 +498,8 @@ static int begin(write_op *op, op_kind kind, cairn_doc *d, const char *field,
 	if (kind == OP_SET && !rc) {
 		/* Tick a copy: the clock moves only if the write happens. */
 		op->clock = op->r->hlc;
-		op->tick_rc = cairn_hlc_tick(&op->clock, now_ms, &op->entry.hlc);
+		op->tick_rc =
+		        cairn_hlc_tick(&op->clock, now_ms, &op->entry.hlc);
 	}
 	if (delta && !rc) {
 		op->delta = delta;
@@ -541,8 +541,8 @@ int cairn_doc_del(cairn_doc *d, const char *field, cairn_delta *delta)
 	int rc = begin(&op, OP_DEL, d, field, NULL, 0, delta);
 	if (rc)
 		return rc;
-	if (!op.f || (cairn__field_nreg(op.f) == 0 &&
-	              cairn__field_nelems(op.f) == 0))
+	if (!op.f ||
+	    (cairn__field_nreg(op.f) == 0 && cairn__field_nelems(op.f) == 0))
 		return refuse(&op, CAIRN_ENOTFOUND);
 	return run(&op);
 }

@@ -66,9 +66,9 @@ static void make_dir(const char *path)
 /* Write one seed to root/target/<hash>; which indexes `written`. */
 static void emit(int which, const void *data, size_t len)
 {
-	static const char *const targets[4] = {
-	        "fuzz_msgpack_check", "fuzz_delta_decode", "fuzz_json",
-	        "fuzz_store_recover"};
+	static const char *const targets[4] = {"fuzz_msgpack_check",
+	                                       "fuzz_delta_decode", "fuzz_json",
+	                                       "fuzz_store_recover"};
 	/* Every msgpack or delta seed must be one valid msgpack object. */
 	if (which < 2 && cairn__msgpack_check(data, len, NULL, NULL) != 0)
 		die("a generated seed is not valid msgpack");
@@ -499,7 +499,6 @@ static void json_seeds(void)
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		emit(2, texts[i], strlen(texts[i]));
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* store seeds: the files of real stores, in fuzz_store_recover's layout    */

@@ -20,8 +20,8 @@
 
 /*
  * Around every change: before it, every value a touched field holds (and,
- * for a join, every value the delta brings) becomes a cairn__candidate; after it,
- * each cairn__candidate the field no longer holds goes into the history.
+ * for a join, every value the delta brings) becomes a cairn__candidate; after
+ * it, each cairn__candidate the field no longer holds goes into the history.
  */
 
 void cairn__capture_reset(cairn_store *s)
@@ -94,8 +94,7 @@ int cairn__live_values(cairn_store *s, const char *doc_id, const char *field,
 	}
 }
 
-int cairn__capture_field(cairn_store *s, const char *doc_id,
-                         const char *field)
+int cairn__capture_field(cairn_store *s, const char *doc_id, const char *field)
 {
 	if (!cairn__history_depth(s->hist))
 		return 0;

@@ -31,21 +31,15 @@ int cairn__os_err(cairn__dir *d, int neg_errno, const char *what,
 		d->report->os_error = e;
 	int rc;
 	switch (e) {
-	case ENOENT:
-		rc = CAIRN_ENOTFOUND;
-		break;
+	case ENOENT: rc = CAIRN_ENOTFOUND; break;
 	case ENOSPC:
 #ifdef EDQUOT
 	case EDQUOT:
 #endif
 		rc = CAIRN_EFULL;
 		break;
-	case ENOMEM:
-		rc = CAIRN_ENOMEM;
-		break;
-	default:
-		rc = CAIRN_EIO;
-		break;
+	case ENOMEM: rc = CAIRN_ENOMEM; break;
+	default: rc = CAIRN_EIO; break;
 	}
 	cairn__report(d, name, "%s %s/%s: %s (errno %d)", what, d->path,
 	              name ? name : "", cairn_strerror(rc), e);
@@ -77,8 +71,8 @@ int cairn__write_all(cairn__dir *d, int f, uint64_t off, const void *buf,
 	return 0;
 }
 
-int cairn__read_all(cairn__dir *d, int f, uint64_t off, void *buf,
-                    size_t len, const char *name)
+int cairn__read_all(cairn__dir *d, int f, uint64_t off, void *buf, size_t len,
+                    const char *name)
 {
 	uint8_t *p = buf;
 	while (len) {
@@ -118,17 +112,17 @@ int cairn__small_write(cairn__dir *d, const char *name, const char magic[8],
 	cairn__put_u32(tail, crc);
 
 	int f;
-	int e = d->vfs->open(d->vfs->ud, tmp,
-	                     CAIRN_VFS_WRITE | CAIRN_VFS_CREATE | CAIRN_VFS_TRUNC,
-	                     mode, &f);
+	int e = d->vfs->open(
+	        d->vfs->ud, tmp,
+	        CAIRN_VFS_WRITE | CAIRN_VFS_CREATE | CAIRN_VFS_TRUNC, mode, &f);
 	if (e)
 		return cairn__os_err(d, e, "create", tmp_name);
 	int rc = cairn__write_all(d, f, 0, head, sizeof head, tmp_name);
 	if (!rc)
 		rc = cairn__write_all(d, f, sizeof head, data, len, tmp_name);
 	if (!rc)
-		rc = cairn__write_all(d, f, sizeof head + len, tail, sizeof tail,
-		                      tmp_name);
+		rc = cairn__write_all(d, f, sizeof head + len, tail,
+		                      sizeof tail, tmp_name);
 	if (!rc && (e = d->vfs->sync(d->vfs->ud, f, false)) != 0)
 		rc = cairn__os_err(d, e, "fsync", tmp_name);
 	e = d->vfs->close(d->vfs->ud, f);

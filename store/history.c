@@ -95,9 +95,8 @@ static uint32_t key_hash(const char *doc, size_t dl, const char *field,
 	return x;
 }
 
-static hfield **find_slot(const cairn__history *h, const char *doc,
-                          size_t dl, const char *field, size_t fl,
-                          uint32_t hash)
+static hfield **find_slot(const cairn__history *h, const char *doc, size_t dl,
+                          const char *field, size_t fl, uint32_t hash)
 {
 	if (!h->cap)
 		return NULL;
@@ -178,8 +177,8 @@ int cairn__history_push(cairn__history *h, const char *doc, const char *field,
 		if (!rc) {
 			memset(f, 0, sizeof *f);
 			f->key = cairn__alloc(&h->alloc, dl + fl + 2);
-			f->vals = cairn__alloc(&h->alloc,
-			                       (size_t)h->depth * sizeof *f->vals);
+			f->vals = cairn__alloc(
+			        &h->alloc, (size_t)h->depth * sizeof *f->vals);
 			rc = (f->key && f->vals) ? 0 : CAIRN_ENOMEM;
 			if (rc) {
 				cairn__free(&h->alloc, f->key, dl + fl + 2);
@@ -218,8 +217,8 @@ size_t cairn__history_get(const cairn__history *h, const char *doc,
                           const char *field, const cairn__hfield **out)
 {
 	size_t dl = strlen(doc), fl = strlen(field);
-	hfield **slot = find_slot(h, doc, dl, field, fl,
-	                          key_hash(doc, dl, field, fl));
+	hfield **slot =
+	        find_slot(h, doc, dl, field, fl, key_hash(doc, dl, field, fl));
 	if (!slot || !*slot)
 		return 0;
 	*out = *slot;
@@ -289,8 +288,7 @@ int cairn__history_encode(const cairn__history *h, cairn_buf *out)
 			if (rc)
 				break;
 			switch (v->v.type) {
-			case CAIRN_NIL:
-				break;
+			case CAIRN_NIL: break;
 			case CAIRN_BOOL: {
 				uint8_t b = v->v.as.b ? 1 : 0;
 				rc = put(out, &b, 1);
@@ -346,8 +344,7 @@ static bool take_name(cursor *c, char *out)
 	return true;
 }
 
-int cairn__history_decode(cairn__history *h, const uint8_t *bytes,
-                          size_t len)
+int cairn__history_decode(cairn__history *h, const uint8_t *bytes, size_t len)
 {
 	cursor c = {bytes, bytes + len};
 	const uint8_t *p;
@@ -372,9 +369,7 @@ int cairn__history_decode(cairn__history *h, const uint8_t *bytes,
 			st.priority = p[16];
 			uint8_t type = p[17];
 			switch (type) {
-			case CAIRN_NIL:
-				v = cairn_value_nil();
-				break;
+			case CAIRN_NIL: v = cairn_value_nil(); break;
 			case CAIRN_BOOL:
 				if (!take(&c, 1, &p) || p[0] > 1)
 					return CAIRN_ECORRUPT;
@@ -399,14 +394,14 @@ int cairn__history_decode(cairn__history *h, const uint8_t *bytes,
 				if (!take(&c, 4, &p))
 					return CAIRN_ECORRUPT;
 				uint32_t bl = cairn__get_u32(p);
-				if (bl > CAIRN_MAX_VALUE_LIMIT || !take(&c, bl, &p))
+				if (bl > CAIRN_MAX_VALUE_LIMIT ||
+				    !take(&c, bl, &p))
 					return CAIRN_ECORRUPT;
 				v = type == CAIRN_STR ? cairn_value_strn(p, bl)
 				                      : cairn_value_bin(p, bl);
 				break;
 			}
-			default:
-				return CAIRN_ECORRUPT;
+			default: return CAIRN_ECORRUPT;
 			}
 			int rc = cairn__history_push(h, doc, field, &v, &st);
 			if (rc)

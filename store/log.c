@@ -78,8 +78,8 @@ int cairn__log_create(cairn__dir *d, uint64_t first_seq, int *file)
 	 * crash cut short (a file with records would have been recovered
 	 * and appended to): start it again. */
 	int e = d->vfs->open(d->vfs->ud, path,
-	                     CAIRN_VFS_READ | CAIRN_VFS_WRITE | CAIRN_VFS_CREATE |
-	                             CAIRN_VFS_TRUNC,
+	                     CAIRN_VFS_READ | CAIRN_VFS_WRITE |
+	                             CAIRN_VFS_CREATE | CAIRN_VFS_TRUNC,
 	                     0644, &f);
 	if (e)
 		return cairn__os_err(d, e, "create", name);

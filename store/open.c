@@ -35,8 +35,9 @@ static int replay_record(void *ud, const cairn__rec *rec)
 	if (rec->type == CAIRN__REC_PEER) {
 		if (rec->len != CAIRN_PEER_ID_BYTES + 8)
 			return CAIRN_ECORRUPT;
-		return cairn__peer_set(s, rec->payload,
-		                cairn__get_u64(rec->payload + CAIRN_PEER_ID_BYTES));
+		return cairn__peer_set(
+		        s, rec->payload,
+		        cairn__get_u64(rec->payload + CAIRN_PEER_ID_BYTES));
 	}
 	cairn_delta_clear(rp->tmp);
 	cairn_limits lim = cairn__own_limits(s);
@@ -46,10 +47,11 @@ static int replay_record(void *ud, const cairn__rec *rec)
 	if (!rc)
 		rc = cairn__join_tracked(s, rp->tmp, CAIRN_HLC_MAX_MS);
 	if (rc == CAIRN_ECORRUPT)
-		cairn__report(&s->dir, NULL,
-		              "%s: log record %llu passes its checksum but does "
-		              "not decode",
-		              s->dir.path, (unsigned long long)rec->seq);
+		cairn__report(
+		        &s->dir, NULL,
+		        "%s: log record %llu passes its checksum but does "
+		        "not decode",
+		        s->dir.path, (unsigned long long)rec->seq);
 	return rc;
 }
 
@@ -75,11 +77,11 @@ static int corrupt_at(cairn__dir *d, uint64_t first, uint64_t offset,
  */
 typedef struct log_walk {
 	cairn__log_list l;
-	uint32_t cut_file;  /* the damaged file's index (l.n: no damage) */
-	uint64_t cut_at;    /* offset of the damage in it (0: all of it) */
-	const char *why;    /* what is wrong there */
-	uint64_t last_seq;  /* the last good record (>= the snapshot's) */
-	bool append_ok;     /* the last file can take more records */
+	uint32_t cut_file; /* the damaged file's index (l.n: no damage) */
+	uint64_t cut_at;   /* offset of the damage in it (0: all of it) */
+	const char *why;   /* what is wrong there */
+	uint64_t last_seq; /* the last good record (>= the snapshot's) */
+	bool append_ok;    /* the last file can take more records */
 	uint64_t append_first, append_end;
 	uint64_t torn_bytes; /* bytes of a torn tail after append_end */
 } log_walk;
@@ -173,7 +175,8 @@ static int recover_log(cairn_store *s)
 		if (cairn__join_path(d, name, path, sizeof path))
 			return CAIRN_ETOOBIG;
 		int e = d->vfs->open(d->vfs->ud, path,
-		                     CAIRN_VFS_READ | CAIRN_VFS_WRITE, 0, &s->log_f);
+		                     CAIRN_VFS_READ | CAIRN_VFS_WRITE, 0,
+		                     &s->log_f);
 		if (e)
 			return cairn__os_err(d, e, "open", name);
 		s->log_first = append_first;
@@ -185,7 +188,8 @@ static int recover_log(cairn_store *s)
 		 * on disk, not only in the page cache of a process that was
 		 * killed. */
 		if (size != append_end &&
-		    (e = d->vfs->truncate(d->vfs->ud, s->log_f, append_end)) != 0)
+		    (e = d->vfs->truncate(d->vfs->ud, s->log_f, append_end)) !=
+		            0)
 			return cairn__os_err(d, e, "truncate", name);
 		if ((e = d->vfs->sync(d->vfs->ud, s->log_f, false)) != 0)
 			return cairn__os_err(d, e, "fsync", name);
@@ -207,9 +211,9 @@ static int take_lock(cairn__dir *d, int *out)
 	if (cairn__join_path(d, "LOCK", path, sizeof path))
 		return CAIRN_ETOOBIG;
 	int f;
-	int e = d->vfs->open(d->vfs->ud, path,
-	                     CAIRN_VFS_READ | CAIRN_VFS_WRITE | CAIRN_VFS_CREATE,
-	                     0644, &f);
+	int e = d->vfs->open(
+	        d->vfs->ud, path,
+	        CAIRN_VFS_READ | CAIRN_VFS_WRITE | CAIRN_VFS_CREATE, 0644, &f);
 	if (e)
 		return cairn__os_err(d, e, "open", "LOCK");
 	e = d->vfs->lock(d->vfs->ud, f);
@@ -293,8 +297,10 @@ static int meta_read(cairn__dir *d, cairn_replica_id *id)
 	if (rc)
 		return rc;
 	if (cairn__get_u32(m) != META_VERSION) {
-		cairn__report(d, "meta", "%s: store format version %u is not "
-		              "known to this cairn", d->path, cairn__get_u32(m));
+		cairn__report(d, "meta",
+		              "%s: store format version %u is not "
+		              "known to this cairn",
+		              d->path, cairn__get_u32(m));
 		return CAIRN_EVERSION;
 	}
 	*id = cairn__get_u64(m + 4);
@@ -338,8 +344,8 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 		return CAIRN_EINVAL;
 	if (cfg_size != sizeof *cfg)
 		return CAIRN_EVERSION;
-	if (cfg->sync > CAIRN_SYNC_NONE ||
-	    cfg->max_record_bytes < 1024 || cfg->history_depth > 255)
+	if (cfg->sync > CAIRN_SYNC_NONE || cfg->max_record_bytes < 1024 ||
+	    cfg->history_depth > 255)
 		return CAIRN_EINVAL;
 	cairn_store *s = cairn__alloc(&cfg->replica.allocator, sizeof *s);
 	if (!s)
@@ -371,8 +377,10 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 			goto fail;
 		}
 		if (!cfg->replica.id) {
-			cairn__report(d, NULL, "%s: creating a store needs a "
-			              "replica id", d->path);
+			cairn__report(d, NULL,
+			              "%s: creating a store needs a "
+			              "replica id",
+			              d->path);
 			rc = CAIRN_EINVAL;
 			goto fail;
 		}
@@ -382,8 +390,10 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 	if (rc)
 		goto fail;
 	if (cfg->replica.id && cfg->replica.id != id) {
-		cairn__report(d, "meta", "%s belongs to replica %016llx, not "
-		              "%016llx", d->path, (unsigned long long)id,
+		cairn__report(d, "meta",
+		              "%s belongs to replica %016llx, not "
+		              "%016llx",
+		              d->path, (unsigned long long)id,
 		              (unsigned long long)cfg->replica.id);
 		rc = CAIRN_EINVAL;
 		goto fail;
@@ -395,11 +405,14 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 	rc = cairn__snapshot_read(d, &snap, &have_snap);
 	cairn_replica_config rcfg = cfg->replica;
 	rcfg.id = id;
-	rcfg.hlc_resume = have_snap ? cairn__get_u64(snap.data + CAIRN__SNAP_CLOCK_AT) : 0;
+	rcfg.hlc_resume =
+	        have_snap ? cairn__get_u64(snap.data + CAIRN__SNAP_CLOCK_AT)
+	                  : 0;
 	if (!rc)
 		rc = cairn_replica_new(&rcfg, &s->r);
 	if (!rc)
-		rc = cairn__history_new(&d->alloc, cfg->history_depth, &s->hist);
+		rc = cairn__history_new(&d->alloc, cfg->history_depth,
+		                        &s->hist);
 	if (!rc && have_snap)
 		rc = cairn__snapshot_load(s, &snap);
 	cairn_buf_free(&snap);
@@ -466,7 +479,8 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 		cairn_buf_free(&snap);
 		goto done;
 	}
-	uint64_t snap_seq = have_snap ? cairn__get_u64(snap.data + CAIRN__SNAP_SEQ_AT) : 0;
+	uint64_t snap_seq =
+	        have_snap ? cairn__get_u64(snap.data + CAIRN__SNAP_SEQ_AT) : 0;
 	cairn_buf_free(&snap);
 	/* The same walk as recovery: what it would refuse is what goes. A
 	 * damaged record is cut off with everything after it; a damaged or
@@ -480,12 +494,14 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 		cairn__log_name(w.l.first[i], name);
 		if ((rc = cairn__join_path(&d, name, path, sizeof path)) != 0)
 			break;
-		bool keep_head = i == w.cut_file && w.cut_at >= CAIRN__LOG_HEADER;
+		bool keep_head =
+		        i == w.cut_file && w.cut_at >= CAIRN__LOG_HEADER;
 		int f, e;
 		uint64_t size = 0;
 		if (!d.vfs->open(d.vfs->ud, path, CAIRN_VFS_WRITE, 0, &f)) {
 			(void)d.vfs->size(d.vfs->ud, f, &size);
-			e = keep_head ? d.vfs->truncate(d.vfs->ud, f, w.cut_at) : 0;
+			e = keep_head ? d.vfs->truncate(d.vfs->ud, f, w.cut_at)
+			              : 0;
 			if (!e && keep_head)
 				e = d.vfs->sync(d.vfs->ud, f, false);
 			(void)d.vfs->close(d.vfs->ud, f);
@@ -510,9 +526,11 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 			report->offset = cut ? w.cut_at : 0;
 		}
 		if (cut)
-			cairn__report(&d, NULL, "%s: %s; dropped %llu bytes of "
+			cairn__report(&d, NULL,
+			              "%s: %s; dropped %llu bytes of "
 			              "log from there on",
-			              d.path, w.why, (unsigned long long)dropped);
+			              d.path, w.why,
+			              (unsigned long long)dropped);
 		else
 			cairn__report(&d, NULL, "%s: nothing to repair",
 			              d.path);

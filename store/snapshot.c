@@ -58,7 +58,8 @@ static int peers_decode(cairn_store *s, const uint8_t *p, size_t len)
 		return CAIRN_ECORRUPT;
 	p += 4;
 	for (uint32_t i = 0; i < n; i++, p += CAIRN_PEER_ID_BYTES + 8) {
-		int rc = cairn__peer_set(s, p, cairn__get_u64(p + CAIRN_PEER_ID_BYTES));
+		int rc = cairn__peer_set(
+		        s, p, cairn__get_u64(p + CAIRN_PEER_ID_BYTES));
 		if (rc)
 			return rc;
 	}
@@ -136,7 +137,8 @@ static int snapshot_write(cairn_store *s)
 	 * directory sync returns we cannot know, so a failure poisons. */
 	if ((e = d->vfs->sync_dir(d->vfs->ud, d->path)) != 0) {
 		cairn_buf_free(&b);
-		return cairn__poison(s, cairn__os_err(d, e, "fsync directory", ""));
+		return cairn__poison(
+		        s, cairn__os_err(d, e, "fsync directory", ""));
 	}
 	s->snap_seq = s->last_seq;
 	s->snap_bytes = b.len;
@@ -172,7 +174,8 @@ int cairn__snapshot_read(cairn__dir *d, cairn_buf *b, bool *found)
 	if (!rc) {
 		b->len = (size_t)size;
 		const uint8_t *p = b->data;
-		uint64_t sl = cairn__get_u64(p + 32), hl = cairn__get_u64(p + 40),
+		uint64_t sl = cairn__get_u64(p + 32),
+		         hl = cairn__get_u64(p + 40),
 		         pl = cairn__get_u64(p + 48);
 		uint64_t body = size - SNAP_HEADER - 4;
 		if (memcmp(p, snap_magic, 8) != 0 || sl > body ||
@@ -184,10 +187,11 @@ int cairn__snapshot_read(cairn__dir *d, cairn_buf *b, bool *found)
 			rc = CAIRN_EVERSION;
 	}
 	if (rc == CAIRN_ECORRUPT) {
-		cairn__report(d, "snapshot",
-		              "%s/snapshot: checksum or framing is wrong; the "
-		              "store cannot open (repair cannot fix a snapshot)",
-		              d->path);
+		cairn__report(
+		        d, "snapshot",
+		        "%s/snapshot: checksum or framing is wrong; the "
+		        "store cannot open (repair cannot fix a snapshot)",
+		        d->path);
 		if (d->report)
 			d->report->offset = 0;
 	}

@@ -82,7 +82,8 @@ int cairn__log_sync(cairn_store *s)
 	if (e) {
 		char name[21];
 		cairn__log_name(s->log_first, name);
-		return cairn__poison(s, cairn__os_err(&s->dir, e, "fdatasync", name));
+		return cairn__poison(
+		        s, cairn__os_err(&s->dir, e, "fdatasync", name));
 	}
 	s->durable_seq = s->last_seq;
 	return 0;
@@ -210,17 +211,12 @@ static int write_op(cairn_store *s, write_kind kind, const char *doc_id,
 	cairn_delta_clear(s->scratch);
 	switch (kind) {
 	case W_SET:
-		rc = cairn_doc_set(d, field, v, cairn__clock_ms(now_ms), s->scratch);
+		rc = cairn_doc_set(d, field, v, cairn__clock_ms(now_ms),
+		                   s->scratch);
 		break;
-	case W_DEL:
-		rc = cairn_doc_del(d, field, s->scratch);
-		break;
-	case W_ADD:
-		rc = cairn_doc_add(d, field, v, s->scratch);
-		break;
-	case W_RM:
-		rc = cairn_doc_rm(d, field, v, s->scratch);
-		break;
+	case W_DEL: rc = cairn_doc_del(d, field, s->scratch); break;
+	case W_ADD: rc = cairn_doc_add(d, field, v, s->scratch); break;
+	case W_RM: rc = cairn_doc_rm(d, field, v, s->scratch); break;
 	}
 	if (rc) {
 		cairn__capture_reset(s);
@@ -250,8 +246,7 @@ int cairn_store_del(cairn_store *s, const char *doc_id, const char *field,
 }
 
 int cairn_store_add(cairn_store *s, const char *doc_id, const char *field,
-                    const cairn_value *elem, cairn_delta *delta,
-                    uint64_t *seq)
+                    const cairn_value *elem, cairn_delta *delta, uint64_t *seq)
 {
 	return write_op(s, W_ADD, doc_id, field, elem, 0, delta, seq);
 }
@@ -290,7 +285,8 @@ int cairn_store_join(cairn_store *s, const cairn_delta *d, uint64_t now_ms,
 	cairn__capture_reset(s);
 	int rc = cairn__capture_delta(s, d);
 	if (!rc)
-		rc = cairn_replica_join_changed(s->r, d, cairn__clock_ms(now_ms), &did);
+		rc = cairn_replica_join_changed(s->r, d,
+		                                cairn__clock_ms(now_ms), &did);
 	if (rc) {
 		cairn__capture_reset(s);
 		return rc;
@@ -395,7 +391,8 @@ int cairn_store_sync_end(cairn_store *s, cairn_sync_job *job)
 	if (e) {
 		char name[21];
 		cairn__log_name(s->log_first, name);
-		return cairn__poison(s, cairn__os_err(&s->dir, e, "fdatasync", name));
+		return cairn__poison(
+		        s, cairn__os_err(&s->dir, e, "fdatasync", name));
 	}
 	if (upto > s->durable_seq)
 		s->durable_seq = upto;
@@ -449,8 +446,7 @@ int cairn_store_secret_get(const cairn_store *s, const char *name, void *data,
 }
 
 int cairn_store_peer_put(cairn_store *s,
-                         const uint8_t peer[CAIRN_PEER_ID_BYTES],
-                         uint64_t mark)
+                         const uint8_t peer[CAIRN_PEER_ID_BYTES], uint64_t mark)
 {
 	if (!s || !peer)
 		return CAIRN_EINVAL;
@@ -469,8 +465,8 @@ int cairn_store_peer_put(cairn_store *s,
 		rc = cairn_buf_append(&s->rec, x, 8);
 	/* Room first, so that the table cannot fail after the append. */
 	if (!rc)
-		rc = cairn__grow(&s->dir.alloc, (void **)&s->peers, &s->cappeers,
-		                 s->npeers + 1, sizeof *s->peers);
+		rc = cairn__grow(&s->dir.alloc, (void **)&s->peers,
+		                 &s->cappeers, s->npeers + 1, sizeof *s->peers);
 	if (!rc)
 		rc = cairn__append_record(s, CAIRN__REC_PEER);
 	if (rc)
@@ -498,8 +494,8 @@ int cairn_store_peer_get(const cairn_store *s,
 /* ---- history ------------------------------------------------------------ */
 
 int cairn_store_history(const cairn_store *s, const char *doc_id,
-                        const char *field, cairn_history_entry *out,
-                        size_t cap, size_t *n)
+                        const char *field, cairn_history_entry *out, size_t cap,
+                        size_t *n)
 {
 	if (!s || !doc_id || !field || !n || (!out && cap))
 		return CAIRN_EINVAL;
@@ -531,8 +527,9 @@ int cairn_store_history(const cairn_store *s, const char *doc_id,
 		if (take_live && k < npast) {
 			cairn__history_item(hf, k, &pv, &ps);
 			const cairn_stamp *ls = &m->live_st[i];
-			take_live = ls->hlc != ps.hlc ? ls->hlc > ps.hlc
-			                              : ls->replica > ps.replica;
+			take_live = ls->hlc != ps.hlc
+			                    ? ls->hlc > ps.hlc
+			                    : ls->replica > ps.replica;
 		}
 		if (take_live) {
 			out[o].value = m->live[i];
@@ -643,8 +640,8 @@ int cairn_store_import(cairn_store *s, const char *json, size_t len,
 		         "malformed export JSON at byte %zu", at);
 	} else if (rc && report) {
 		snprintf(report->message, sizeof report->message,
-		         "document \"%.160s\", field \"%.160s\": %s", ic.last_doc,
-		         ic.last_field, cairn_strerror(rc));
+		         "document \"%.160s\", field \"%.160s\": %s",
+		         ic.last_doc, ic.last_field, cairn_strerror(rc));
 	}
 	if (rc)
 		return rc;
@@ -664,7 +661,8 @@ int cairn_store_import(cairn_store *s, const char *json, size_t len,
 		rc = cairn__log_sync(s);
 	if (rc && report)
 		snprintf(report->message, sizeof report->message,
-		         "document \"%.160s\", field \"%.160s\": %s (%zu writes made)",
+		         "document \"%.160s\", field \"%.160s\": %s (%zu "
+		         "writes made)",
 		         ic.last_doc, ic.last_field, cairn_strerror(rc),
 		         ic.writes);
 	return rc;

@@ -20,7 +20,6 @@
  */
 uint32_t cairn__crc32c(uint32_t crc, const void *p, size_t n);
 
-
 /* ---- little-endian fields of the file formats ------------------------- */
 
 static inline void cairn__put_u32(uint8_t *p, uint32_t v)
@@ -86,8 +85,8 @@ int cairn__write_all(cairn__dir *d, int f, uint64_t off, const void *buf,
                      size_t len, const char *name);
 
 /* Read exactly len bytes at off; CAIRN_ECORRUPT at a short read. */
-int cairn__read_all(cairn__dir *d, int f, uint64_t off, void *buf,
-                    size_t len, const char *name);
+int cairn__read_all(cairn__dir *d, int f, uint64_t off, void *buf, size_t len,
+                    const char *name);
 
 /*
  * A small file: magic (8) | u32 length | payload | u32 CRC-32C of all that
@@ -164,8 +163,7 @@ int cairn__log_create(cairn__dir *d, uint64_t first_seq, int *file);
 
 /* Frame a record into buf (CAIRN__REC_HEAD + len + CAIRN__REC_TAIL bytes;
  * the payload must already sit at buf + CAIRN__REC_HEAD). */
-void cairn__rec_frame(uint8_t *buf, uint8_t type, uint64_t seq,
-                      uint32_t len);
+void cairn__rec_frame(uint8_t *buf, uint8_t type, uint64_t seq, uint32_t len);
 
 /* ---- history (history.c) ------------------------------------------------ */
 
@@ -188,8 +186,7 @@ void cairn__history_item(const cairn__hfield *f, size_t i, cairn_value *v,
                          cairn_stamp *st);
 /* The snapshot section (see history.c); decode pushes into h. */
 int cairn__history_encode(const cairn__history *h, cairn_buf *out);
-int cairn__history_decode(cairn__history *h, const uint8_t *bytes,
-                          size_t len);
+int cairn__history_decode(cairn__history *h, const uint8_t *bytes, size_t len);
 
 /* ---- the store (store.c, capture.c, snapshot.c, open.c) --------------- */
 
@@ -217,10 +214,10 @@ struct cairn_store {
 	cairn_replica *r;
 	cairn__history *hist;
 	int lock_f;
-	int log_f;            /* the log being appended to */
-	uint64_t log_first;   /* its first sequence number */
-	uint64_t log_size;    /* its length: the next record goes there */
-	uint64_t snap_seq;    /* the last record the snapshot folds in */
+	int log_f;          /* the log being appended to */
+	uint64_t log_first; /* its first sequence number */
+	uint64_t log_size;  /* its length: the next record goes there */
+	uint64_t snap_seq;  /* the last record the snapshot folds in */
 	uint64_t snap_bytes;
 	uint64_t last_seq;    /* the last record appended */
 	uint64_t durable_seq; /* every record up to here is durable */
@@ -253,8 +250,7 @@ int cairn__join_tracked(cairn_store *s, const cairn_delta *d, uint64_t now);
 
 /* capture.c */
 void cairn__capture_reset(cairn_store *s);
-int cairn__capture_field(cairn_store *s, const char *doc_id,
-                         const char *field);
+int cairn__capture_field(cairn_store *s, const char *doc_id, const char *field);
 int cairn__capture_delta(cairn_store *s, const cairn_delta *d);
 void cairn__capture_commit(cairn_store *s);
 int cairn__live_values(cairn_store *s, const char *doc_id, const char *field,

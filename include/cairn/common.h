@@ -44,11 +44,11 @@ CAIRN_API const char *cairn_version(void);
  */
 typedef enum cairn_err {
 	CAIRN_OK = 0,
-	CAIRN_EINVAL = -1,      /* an argument is malformed or out of range */
-	CAIRN_ENOMEM = -2,      /* an allocation failed; nothing was lost */
-	CAIRN_ENOTFOUND = -3,   /* no such document, field or element */
-	CAIRN_EKIND = -4,       /* the field holds another kind (register/set) */
-	CAIRN_EPOLICY = -5,     /* policy declarations disagree */
+	CAIRN_EINVAL = -1,    /* an argument is malformed or out of range */
+	CAIRN_ENOMEM = -2,    /* an allocation failed; nothing was lost */
+	CAIRN_ENOTFOUND = -3, /* no such document, field or element */
+	CAIRN_EKIND = -4,     /* the field holds another kind (register/set) */
+	CAIRN_EPOLICY = -5,   /* policy declarations disagree */
 	CAIRN_ECLOCK_SKEW = -6, /* a timestamp is too far ahead of local time */
 	CAIRN_EAGAIN = -7,      /* the clock's counter is exhausted for this
 	                           millisecond: call again once time advances */
@@ -64,9 +64,9 @@ typedef enum cairn_err {
 	                           (the raw errno is kept where the call says) */
 	CAIRN_EFULL = -16,      /* no space left on the device or quota */
 	CAIRN_EBUSY = -17,      /* another process holds the store */
-	CAIRN_ECORRUPT = -18,   /* stored bytes fail their checksum or framing */
-	CAIRN_EPOISONED = -19,  /* an fsync failed: the handle accepts no more
-	                           writes; close it, reopen and recover */
+	CAIRN_ECORRUPT = -18,  /* stored bytes fail their checksum or framing */
+	CAIRN_EPOISONED = -19, /* an fsync failed: the handle accepts no more
+	                          writes; close it, reopen and recover */
 } cairn_err;
 
 /* A static English description of an error code; never NULL. */

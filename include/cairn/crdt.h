@@ -94,7 +94,7 @@ CAIRN_API int cairn_value_compare(const cairn_value *a, const cairn_value *b);
  */
 #define CAIRN_HLC_MS(h) ((uint64_t)(h) >> 16)
 #define CAIRN_HLC_COUNTER(h) ((uint64_t)(h)&0xFFFFu)
-#define CAIRN_HLC_MAKE(ms, counter)                                           \
+#define CAIRN_HLC_MAKE(ms, counter)                                            \
 	(((uint64_t)(ms) << 16) | ((uint64_t)(counter)&0xFFFFu))
 #define CAIRN_HLC_MAX_MS ((UINT64_C(1) << 48) - 1)
 #define CAIRN_DEFAULT_MAX_SKEW_MS UINT64_C(60000)
@@ -129,8 +129,7 @@ CAIRN_API CAIRN_NODISCARD int cairn_hlc_tick(cairn_hlc *c, uint64_t now_ms,
  * max_skew_ms ahead of now_ms, else 0. Never changes the clock.
  */
 CAIRN_API CAIRN_NODISCARD int cairn_hlc_check(const cairn_hlc *c,
-                                              uint64_t remote,
-                                              uint64_t now_ms);
+                                              uint64_t remote, uint64_t now_ms);
 
 /*
  * Observe a remote timestamp so that later ticks exceed it. Returns
@@ -155,11 +154,12 @@ typedef enum cairn_kind {
  * the live concurrent values, so merging stays a plain join.
  */
 typedef enum cairn_policy {
-	CAIRN_POLICY_LWW = 0,      /* greatest (hlc, replica id) wins (default) */
-	CAIRN_POLICY_FWW = 1,      /* smallest (hlc, replica id) wins; a local
-	                              write over a live value is CAIRN_EEXIST */
-	CAIRN_POLICY_PRIORITY = 2, /* greatest (source priority, hlc, replica) */
-	CAIRN_POLICY_MULTI = 3,    /* keep every concurrent value */
+	CAIRN_POLICY_LWW = 0, /* greatest (hlc, replica id) wins (default) */
+	CAIRN_POLICY_FWW = 1, /* smallest (hlc, replica id) wins; a local
+	                         write over a live value is CAIRN_EEXIST */
+	CAIRN_POLICY_PRIORITY =
+	        2,              /* greatest (source priority, hlc, replica) */
+	CAIRN_POLICY_MULTI = 3, /* keep every concurrent value */
 } cairn_policy;
 
 /* "lww", "fww", "priority", "multi"; NULL for an unknown value. */
@@ -201,13 +201,13 @@ typedef struct cairn_delta cairn_delta;
 typedef uint64_t cairn_replica_id;
 
 typedef struct cairn_replica_config {
-	cairn_replica_id id;     /* this replica's id; must not be 0 */
-	uint8_t source_priority; /* for the `priority` policy; default 0 */
-	uint64_t max_skew_ms;    /* default CAIRN_DEFAULT_MAX_SKEW_MS */
-	uint64_t hlc_resume;     /* last HLC issued before a restart, or 0 */
-	cairn_limits limits;     /* default cairn_limits_init() */
-	uint8_t hash_key[16];    /* key of the internal hash tables; give it
-	                            random bytes where input is untrusted */
+	cairn_replica_id id;       /* this replica's id; must not be 0 */
+	uint8_t source_priority;   /* for the `priority` policy; default 0 */
+	uint64_t max_skew_ms;      /* default CAIRN_DEFAULT_MAX_SKEW_MS */
+	uint64_t hlc_resume;       /* last HLC issued before a restart, or 0 */
+	cairn_limits limits;       /* default cairn_limits_init() */
+	uint8_t hash_key[16];      /* key of the internal hash tables; give it
+	                              random bytes where input is untrusted */
 	cairn_allocator allocator; /* default: the C library */
 } cairn_replica_config;
 
@@ -224,7 +224,7 @@ CAIRN_API void cairn_replica_config_init(cairn_replica_config *cfg);
 CAIRN_API CAIRN_NODISCARD int
 cairn_replica_new_(const cairn_replica_config *cfg, size_t cfg_size,
                    cairn_replica **out);
-#define cairn_replica_new(cfg, out)                                           \
+#define cairn_replica_new(cfg, out)                                            \
 	cairn_replica_new_((cfg), sizeof(cairn_replica_config), (out))
 
 /* Free a replica and everything it holds. NULL is a no-op. */
@@ -269,17 +269,15 @@ CAIRN_API cairn_policy cairn_replica_policy(const cairn_replica *r,
  * UTF-8, 1..255 bytes, no NUL. The handle stays valid until the replica is
  * freed. Returns 0, CAIRN_EINVAL, CAIRN_ETOOBIG or CAIRN_ENOMEM.
  */
-CAIRN_API CAIRN_NODISCARD int cairn_replica_doc(cairn_replica *r,
-                                                const char *doc_id,
-                                                cairn_doc **out);
+CAIRN_API CAIRN_NODISCARD int
+cairn_replica_doc(cairn_replica *r, const char *doc_id, cairn_doc **out);
 
 /*
  * Find a document that has content or history. Returns 0, or
  * CAIRN_ENOTFOUND (then *out is NULL).
  */
-CAIRN_API CAIRN_NODISCARD int cairn_replica_find(const cairn_replica *r,
-                                                 const char *doc_id,
-                                                 cairn_doc **out);
+CAIRN_API CAIRN_NODISCARD int
+cairn_replica_find(const cairn_replica *r, const char *doc_id, cairn_doc **out);
 
 /* The number of documents that have content or history. */
 CAIRN_API size_t cairn_replica_doc_count(const cairn_replica *r);
@@ -367,11 +365,11 @@ typedef struct cairn_stamp {
 } cairn_stamp;
 
 typedef struct cairn_field_info {
-	cairn_kind kind;       /* REGISTER if register values are live */
-	cairn_policy policy;   /* the register policy that applies */
-	size_t values;         /* live register values (>1 only if concurrent) */
-	size_t members;        /* live set members */
-	bool kind_conflict;    /* both register values and set members live */
+	cairn_kind kind;     /* REGISTER if register values are live */
+	cairn_policy policy; /* the register policy that applies */
+	size_t values;       /* live register values (>1 only if concurrent) */
+	size_t members;      /* live set members */
+	bool kind_conflict;  /* both register values and set members live */
 } cairn_field_info;
 
 /* Describe a field. 0, or CAIRN_ENOTFOUND if it has no live content. */
@@ -394,11 +392,9 @@ CAIRN_API CAIRN_NODISCARD int cairn_doc_get(const cairn_doc *d,
  * out[0..*n) (and stamps) if *n <= cap and returns 0, else writes nothing
  * and returns CAIRN_ESPACE. CAIRN_ENOTFOUND; CAIRN_EKIND for a set.
  */
-CAIRN_API CAIRN_NODISCARD int cairn_doc_get_all(const cairn_doc *d,
-                                                const char *field,
-                                                cairn_value *out,
-                                                cairn_stamp *stamps,
-                                                size_t cap, size_t *n);
+CAIRN_API CAIRN_NODISCARD int
+cairn_doc_get_all(const cairn_doc *d, const char *field, cairn_value *out,
+                  cairn_stamp *stamps, size_t cap, size_t *n);
 
 /*
  * List a set's members in the canonical value order. Stores the count in
@@ -424,9 +420,8 @@ CAIRN_API size_t cairn_doc_field_count(const cairn_doc *d);
  * count in *n; writes names[0..*n) if *n <= cap and returns 0, else writes
  * nothing and returns CAIRN_ESPACE.
  */
-CAIRN_API CAIRN_NODISCARD int cairn_doc_fields(const cairn_doc *d,
-                                               const char **names, size_t cap,
-                                               size_t *n);
+CAIRN_API CAIRN_NODISCARD int
+cairn_doc_fields(const cairn_doc *d, const char **names, size_t cap, size_t *n);
 
 /* ------------------------------------------------------------------------ */
 /* Deltas, joins and the canonical encoding                                 */
@@ -472,9 +467,8 @@ CAIRN_API CAIRN_NODISCARD int cairn_delta_join(cairn_delta *dst,
  * CAIRN_ENOMEM may leave a part of the delta joined (entries always before
  * the dots that cover them); joining the same delta again completes it.
  */
-CAIRN_API CAIRN_NODISCARD int cairn_replica_join(cairn_replica *r,
-                                                 const cairn_delta *d,
-                                                 uint64_t now_ms);
+CAIRN_API CAIRN_NODISCARD int
+cairn_replica_join(cairn_replica *r, const cairn_delta *d, uint64_t now_ms);
 
 /*
  * As cairn_replica_join(), and *changed (not NULL) tells whether the
@@ -550,9 +544,8 @@ typedef struct cairn_delta_visitor {
 	               const cairn_value *elem, bool added);
 } cairn_delta_visitor;
 
-CAIRN_API CAIRN_NODISCARD int cairn_delta_visit(const cairn_delta *d,
-                                                const cairn_delta_visitor *v,
-                                                void *ud);
+CAIRN_API CAIRN_NODISCARD int
+cairn_delta_visit(const cairn_delta *d, const cairn_delta_visitor *v, void *ud);
 
 #define CAIRN_DIGEST_BYTES 32
 

@@ -135,18 +135,18 @@ typedef struct cairn_store_config {
 	 * real id). hlc_resume is ignored: the store resumes from the clock
 	 * it persisted. */
 	cairn_replica_config replica;
-	cairn_sync_policy sync;      /* default CAIRN_SYNC_EVERY */
-	uint32_t group_window_ms;    /* GROUP only; default 0 */
-	uint32_t history_depth;      /* values kept per register; default 16,
-	                                0 keeps none */
-	uint32_t max_record_bytes;   /* cap on one log record, checked before
-	                                any allocation; default 64 MiB */
-	uint64_t compact_log_bytes;  /* compact when the log grows past this
-	                                and past the snapshot's size; 0 never
-	                                (only on request); default 64 MiB */
-	bool create;                 /* make the directory and an empty store
-	                                if there is none; default true */
-	const cairn_vfs *vfs;        /* default cairn_vfs_posix() */
+	cairn_sync_policy sync;     /* default CAIRN_SYNC_EVERY */
+	uint32_t group_window_ms;   /* GROUP only; default 0 */
+	uint32_t history_depth;     /* values kept per register; default 16,
+	                               0 keeps none */
+	uint32_t max_record_bytes;  /* cap on one log record, checked before
+	                               any allocation; default 64 MiB */
+	uint64_t compact_log_bytes; /* compact when the log grows past this
+	                               and past the snapshot's size; 0 never
+	                               (only on request); default 64 MiB */
+	bool create;                /* make the directory and an empty store
+	                               if there is none; default true */
+	const cairn_vfs *vfs;       /* default cairn_vfs_posix() */
 } cairn_store_config;
 
 /* Fill *cfg with the defaults (replica id 0: the caller must set one). */
@@ -158,13 +158,13 @@ CAIRN_API void cairn_store_config_init(cairn_store_config *cfg);
  * does not apply).
  */
 typedef struct cairn_store_report {
-	int os_error;          /* raw errno of the failing call */
-	char path[512];        /* the file concerned */
-	uint64_t offset;       /* ECORRUPT: offset of the first bad byte */
-	long holder_pid;       /* EBUSY: the process holding the store */
-	uint64_t records;      /* log records replayed */
-	uint64_t torn_bytes;   /* bytes of a torn tail that were cut off */
-	char message[512];     /* one sentence saying what happened */
+	int os_error;        /* raw errno of the failing call */
+	char path[512];      /* the file concerned */
+	uint64_t offset;     /* ECORRUPT: offset of the first bad byte */
+	long holder_pid;     /* EBUSY: the process holding the store */
+	uint64_t records;    /* log records replayed */
+	uint64_t torn_bytes; /* bytes of a torn tail that were cut off */
+	char message[512];   /* one sentence saying what happened */
 } cairn_store_report;
 
 /*
@@ -184,12 +184,13 @@ typedef struct cairn_store_report {
  *                    config; CAIRN_EVERSION (config size or an unknown file
  *                    format); CAIRN_EIO, CAIRN_EFULL, CAIRN_ENOMEM.
  */
-CAIRN_API CAIRN_NODISCARD int
-cairn_store_open_(const char *dir, const cairn_store_config *cfg,
-                  size_t cfg_size, cairn_store **out,
-                  cairn_store_report *report);
-#define cairn_store_open(dir, cfg, out, report)                               \
-	cairn_store_open_((dir), (cfg), sizeof(cairn_store_config), (out),   \
+CAIRN_API CAIRN_NODISCARD int cairn_store_open_(const char *dir,
+                                                const cairn_store_config *cfg,
+                                                size_t cfg_size,
+                                                cairn_store **out,
+                                                cairn_store_report *report);
+#define cairn_store_open(dir, cfg, out, report)                                \
+	cairn_store_open_((dir), (cfg), sizeof(cairn_store_config), (out),     \
 	                  (report))
 
 /*
@@ -244,30 +245,20 @@ CAIRN_API int cairn_store_os_error(const cairn_store *s);
  * If the append succeeded but the fsync failed, the write is applied, not
  * durable, the handle poisoned, and the fsync's error returned.
  */
-CAIRN_API CAIRN_NODISCARD int cairn_store_set(cairn_store *s,
-                                              const char *doc_id,
-                                              const char *field,
-                                              const cairn_value *v,
-                                              uint64_t now_ms,
-                                              cairn_delta *delta,
-                                              uint64_t *seq);
-CAIRN_API CAIRN_NODISCARD int cairn_store_del(cairn_store *s,
-                                              const char *doc_id,
-                                              const char *field,
-                                              cairn_delta *delta,
-                                              uint64_t *seq);
-CAIRN_API CAIRN_NODISCARD int cairn_store_add(cairn_store *s,
-                                              const char *doc_id,
-                                              const char *field,
-                                              const cairn_value *elem,
-                                              cairn_delta *delta,
-                                              uint64_t *seq);
-CAIRN_API CAIRN_NODISCARD int cairn_store_rm(cairn_store *s,
-                                             const char *doc_id,
+CAIRN_API CAIRN_NODISCARD int
+cairn_store_set(cairn_store *s, const char *doc_id, const char *field,
+                const cairn_value *v, uint64_t now_ms, cairn_delta *delta,
+                uint64_t *seq);
+CAIRN_API CAIRN_NODISCARD int
+cairn_store_del(cairn_store *s, const char *doc_id, const char *field,
+                cairn_delta *delta, uint64_t *seq);
+CAIRN_API CAIRN_NODISCARD int
+cairn_store_add(cairn_store *s, const char *doc_id, const char *field,
+                const cairn_value *elem, cairn_delta *delta, uint64_t *seq);
+CAIRN_API CAIRN_NODISCARD int cairn_store_rm(cairn_store *s, const char *doc_id,
                                              const char *field,
                                              const cairn_value *elem,
-                                             cairn_delta *delta,
-                                             uint64_t *seq);
+                                             cairn_delta *delta, uint64_t *seq);
 
 /*
  * Join a delta from elsewhere (a peer, an import) into the replica and
@@ -357,9 +348,9 @@ CAIRN_API uint64_t cairn_store_snapshot_bytes(const cairn_store *s);
 
 /* One value a register held or was written with. */
 typedef struct cairn_history_entry {
-	cairn_value value;  /* points into the store, see cairn_store_history */
-	cairn_stamp stamp;  /* author replica, HLC, source priority */
-	bool live;          /* a current value of the register */
+	cairn_value value; /* points into the store, see cairn_store_history */
+	cairn_stamp stamp; /* author replica, HLC, source priority */
+	bool live;         /* a current value of the register */
 } cairn_history_entry;
 
 /*
@@ -371,11 +362,9 @@ typedef struct cairn_history_entry {
  * CAIRN_ESPACE. An unknown field has an empty history (0, *n = 0).
  * Values point into the store until its next write, join or close.
  */
-CAIRN_API CAIRN_NODISCARD int cairn_store_history(const cairn_store *s,
-                                                  const char *doc_id,
-                                                  const char *field,
-                                                  cairn_history_entry *out,
-                                                  size_t cap, size_t *n);
+CAIRN_API CAIRN_NODISCARD int
+cairn_store_history(const cairn_store *s, const char *doc_id, const char *field,
+                    cairn_history_entry *out, size_t cap, size_t *n);
 
 /* ------------------------------------------------------------------------ */
 /* Small files: identity keys, peer progress                                */

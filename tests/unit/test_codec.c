@@ -41,20 +41,15 @@ static cairn_replica *mk(uint64_t id)
 static cairn_value random_value(char *buf)
 {
 	switch (next() % 6) {
-	case 0:
-		return cairn_value_nil();
-	case 1:
-		return cairn_value_bool(next() % 2);
-	case 2:
-		return cairn_value_int((int64_t)(next() % 5) - 2);
-	case 3:
-		return cairn_value_float((double)(next() % 3) / 2.0);
+	case 0: return cairn_value_nil();
+	case 1: return cairn_value_bool(next() % 2);
+	case 2: return cairn_value_int((int64_t)(next() % 5) - 2);
+	case 3: return cairn_value_float((double)(next() % 3) / 2.0);
 	case 4:
 		snprintf(buf, 40, "value-%u-with-some-length",
 		         (unsigned)(next() % 4));
 		return cairn_value_str(buf);
-	default:
-		return cairn_value_bin("\x00\x01\x02", 1 + next() % 3);
+	default: return cairn_value_bin("\x00\x01\x02", 1 + next() % 3);
 	}
 }
 
@@ -75,22 +70,16 @@ static void random_state(cairn_replica *r[3], int ops)
 		now += next() % 3;
 		switch (next() % 5) {
 		case 0:
-		case 1:
-			rc = cairn_doc_set(d, f, &v, now, NULL);
-			break;
-		case 2:
-			rc = cairn_doc_add(d, f, &v, NULL);
-			break;
-		case 3:
-			rc = cairn_doc_rm(d, f, &v, NULL);
-			break;
-		default:
-			rc = cairn_doc_del(d, f, NULL);
-			break;
+		case 1: rc = cairn_doc_set(d, f, &v, now, NULL); break;
+		case 2: rc = cairn_doc_add(d, f, &v, NULL); break;
+		case 3: rc = cairn_doc_rm(d, f, &v, NULL); break;
+		default: rc = cairn_doc_del(d, f, NULL); break;
 		}
-		assert_true(rc == 0 || rc == CAIRN_EKIND || rc == CAIRN_ENOTFOUND);
+		assert_true(rc == 0 || rc == CAIRN_EKIND ||
+		            rc == CAIRN_ENOTFOUND);
 		if (next() % 6 == 0) {
-			cairn_replica *from = r[next() % 3], *to = r[next() % 3];
+			cairn_replica *from = r[next() % 3],
+			              *to = r[next() % 3];
 			cairn_delta *s;
 			OK(cairn_delta_new(NULL, &s));
 			OK(cairn_replica_state(from, s));
@@ -182,13 +171,13 @@ static void test_bombs(void **state)
 {
 	(void)state;
 	static const uint8_t bombs[][9] = {
-	    {0xdd, 0xff, 0xff, 0xff, 0xff},       /* array32 2^32-1 */
-	    {0xdd, 0x04, 0x00, 0x00, 0x00},       /* array32 2^26 */
-	    {0xdf, 0xff, 0xff, 0xff, 0xff},       /* map32 */
-	    {0xdb, 0xff, 0xff, 0xff, 0xff},       /* str32 */
-	    {0xc6, 0xff, 0xff, 0xff, 0xff},       /* bin32 */
-	    {0xc9, 0xff, 0xff, 0xff, 0xff, 0x01}, /* ext32 */
-	    {0x92, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff}, /* inside a delta */
+	        {0xdd, 0xff, 0xff, 0xff, 0xff},             /* array32 2^32-1 */
+	        {0xdd, 0x04, 0x00, 0x00, 0x00},             /* array32 2^26 */
+	        {0xdf, 0xff, 0xff, 0xff, 0xff},             /* map32 */
+	        {0xdb, 0xff, 0xff, 0xff, 0xff},             /* str32 */
+	        {0xc6, 0xff, 0xff, 0xff, 0xff},             /* bin32 */
+	        {0xc9, 0xff, 0xff, 0xff, 0xff, 0x01},       /* ext32 */
+	        {0x92, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff}, /* inside a delta */
 	};
 	static const size_t lens[] = {5, 5, 5, 5, 5, 6, 7};
 	cairn_delta *d;
@@ -283,7 +272,8 @@ static void build(craft *c, enum mutation m)
 			msgpack_pack_uint8(pk, m == POLICY_RANGE ? 4 : 0);
 			msgpack_pack_array(pk, 1);
 			msgpack_pack_array(pk, m == PRIO_ZERO ? 5 : 4);
-			msgpack_pack_uint8(pk, f == 0 && m == WRITER_RANGE ? 2 : 1);
+			msgpack_pack_uint8(pk,
+			                   f == 0 && m == WRITER_RANGE ? 2 : 1);
 			if (m == COUNTER_ZERO)
 				msgpack_pack_uint64(pk, 0);
 			else if (m == COUNTER_BIG)
@@ -321,20 +311,20 @@ static void test_non_canonical(void **state)
 		enum mutation m;
 		int rc;
 	} cases[] = {
-	    {GOOD, 0},
-	    {VERSION2, CAIRN_EVERSION},
-	    {UNSORTED_FIELDS, CAIRN_EDECODE},
-	    {FLOAT32, CAIRN_EDECODE},
-	    {WRITER_RANGE, CAIRN_EDECODE},
-	    {COUNTER_ZERO, CAIRN_EDECODE},
-	    {COUNTER_BIG, CAIRN_EDECODE},
-	    {BAD_UTF8, CAIRN_EDECODE},
-	    {UNUSED_WRITER, CAIRN_EDECODE},
-	    {EMPTY_FIELD, CAIRN_EDECODE},
-	    {POLICY_RANGE, CAIRN_EDECODE},
-	    {BIG_VALUE, CAIRN_ETOOBIG},
-	    {PRIO_ZERO, CAIRN_EDECODE},
-	    {DUP_DOC, CAIRN_EDECODE},
+	        {GOOD, 0},
+	        {VERSION2, CAIRN_EVERSION},
+	        {UNSORTED_FIELDS, CAIRN_EDECODE},
+	        {FLOAT32, CAIRN_EDECODE},
+	        {WRITER_RANGE, CAIRN_EDECODE},
+	        {COUNTER_ZERO, CAIRN_EDECODE},
+	        {COUNTER_BIG, CAIRN_EDECODE},
+	        {BAD_UTF8, CAIRN_EDECODE},
+	        {UNUSED_WRITER, CAIRN_EDECODE},
+	        {EMPTY_FIELD, CAIRN_EDECODE},
+	        {POLICY_RANGE, CAIRN_EDECODE},
+	        {BIG_VALUE, CAIRN_ETOOBIG},
+	        {PRIO_ZERO, CAIRN_EDECODE},
+	        {DUP_DOC, CAIRN_EDECODE},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		craft c;
@@ -344,8 +334,9 @@ static void test_non_canonical(void **state)
 		int rc = cairn_delta_decode(d, (const uint8_t *)c.sb.data,
 		                            c.sb.size, &lim);
 		if (rc != cases[i].rc)
-			fail_msg("mutation %d: got %s, want %s", (int)cases[i].m,
-			         cairn_err_name(rc), cairn_err_name(cases[i].rc));
+			fail_msg("mutation %d: got %s, want %s",
+			         (int)cases[i].m, cairn_err_name(rc),
+			         cairn_err_name(cases[i].rc));
 		if (rc == 0) {
 			/* The accepted form is the canonical one. */
 			cairn_buf b;
@@ -401,11 +392,11 @@ static void test_decode_joins(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_truncation),
-	    cmocka_unit_test(test_bombs),
-	    cmocka_unit_test(test_non_canonical),
-	    cmocka_unit_test(test_decode_joins),
+	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_truncation),
+	        cmocka_unit_test(test_bombs),
+	        cmocka_unit_test(test_non_canonical),
+	        cmocka_unit_test(test_decode_joins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

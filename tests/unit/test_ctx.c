@@ -33,15 +33,16 @@ static uint64_t next(void)
 	return z ^ (z >> 31);
 }
 
-static void check(const cairn__ctx *c, bool model[W][C + 1],
-                  const uint32_t *wi)
+static void check(const cairn__ctx *c, bool model[W][C + 1], const uint32_t *wi)
 {
 	for (uint32_t w = 0; w < W; w++)
 		for (uint64_t k = 1; k <= C; k++)
-			assert_int_equal(cairn__ctx_has(c, wi[w], k), model[w][k]);
+			assert_int_equal(cairn__ctx_has(c, wi[w], k),
+			                 model[w][k]);
 	/* Canonical shape: the cloud holds only dots above a gap. */
 	for (uint32_t i = 0; i < c->ncloud; i++) {
-		assert_true(c->cloud[i].counter > c->max[c->cloud[i].writer] + 1);
+		assert_true(c->cloud[i].counter >
+		            c->max[c->cloud[i].writer] + 1);
 		if (i)
 			assert_true(cairn__dot_cmp(&c->cloud[i - 1],
 			                           &c->cloud[i]) < 0);
@@ -119,8 +120,8 @@ static void test_sorted_and_join(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_random_adds),
-	    cmocka_unit_test(test_sorted_and_join),
+	        cmocka_unit_test(test_random_adds),
+	        cmocka_unit_test(test_sorted_and_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,11 +101,14 @@ static void test_values_round_trip(void **state)
 	cairn_delta *dl = delta();
 	uint8_t bin[3] = {0, 1, 255};
 	cairn_value vals[] = {
-	    cairn_value_nil(),        cairn_value_bool(true),
-	    cairn_value_int(INT64_MIN), cairn_value_float(-0.0),
-	    cairn_value_str("short"),
-	    cairn_value_str("a string longer than eight bytes"),
-	    cairn_value_bin(bin, 3),  cairn_value_float(0.0 / 0.0),
+	        cairn_value_nil(),
+	        cairn_value_bool(true),
+	        cairn_value_int(INT64_MIN),
+	        cairn_value_float(-0.0),
+	        cairn_value_str("short"),
+	        cairn_value_str("a string longer than eight bytes"),
+	        cairn_value_bin(bin, 3),
+	        cairn_value_float(0.0 / 0.0),
 	};
 	const char *names[] = {"n", "b", "i", "f", "s", "l", "x", "nan"};
 	for (size_t i = 0; i < 8; i++)
@@ -217,7 +220,8 @@ static void test_kind_conflict(void **state)
 	assert_int_equal(fi.members, 1);
 	assert_int_equal(get_int(doc(b, "k"), "x"), 5);
 	/* Set operations are refused while it reads as a register. */
-	assert_int_equal(cairn_doc_add(doc(b, "k"), "x", &e, NULL), CAIRN_EKIND);
+	assert_int_equal(cairn_doc_add(doc(b, "k"), "x", &e, NULL),
+	                 CAIRN_EKIND);
 	/* A register write supersedes what it saw of both kinds. */
 	set_int(doc(b, "k"), "x", 6, 30, NULL);
 	OK(cairn_doc_field_info(doc(b, "k"), "x", &fi));
@@ -293,8 +297,9 @@ static void test_policies(void **state)
 	cairn_value all[4];
 	cairn_stamp st[4];
 	size_t n;
-	assert_int_equal(cairn_doc_get_all(doc(a, "m/1"), "notes", all, st, 1, &n),
-	                 CAIRN_ESPACE);
+	assert_int_equal(
+	        cairn_doc_get_all(doc(a, "m/1"), "notes", all, st, 1, &n),
+	        CAIRN_ESPACE);
 	assert_int_equal(n, 2);
 	OK(cairn_doc_get_all(doc(a, "m/1"), "notes", all, st, 4, &n));
 	assert_int_equal(n, 2);
@@ -307,7 +312,8 @@ static void test_policies(void **state)
 	/* priority's stamp carries the priority. */
 	OK(cairn_doc_get(doc(a, "p/1"), "price", &all[0], &st[0]));
 	assert_int_equal(st[0].priority, 9);
-	assert_int_equal(cairn_replica_policy(a, "m/2", "one"), CAIRN_POLICY_LWW);
+	assert_int_equal(cairn_replica_policy(a, "m/2", "one"),
+	                 CAIRN_POLICY_LWW);
 	assert_int_equal(cairn_replica_policy(a, "m/2", "two"),
 	                 CAIRN_POLICY_MULTI);
 	assert_int_equal(cairn_replica_policy(a, "z", "two"), CAIRN_POLICY_LWW);
@@ -332,8 +338,9 @@ static void test_declarations(void **state)
 	set_int(doc(a, "u/1"), "x", 1, 10, NULL);
 	assert_int_equal(cairn_replica_declare(a, "u/", NULL, CAIRN_POLICY_FWW),
 	                 CAIRN_EPOLICY);
-	assert_int_equal(cairn_replica_declare(a, "u/", "x", CAIRN_POLICY_MULTI),
-	                 CAIRN_EPOLICY);
+	assert_int_equal(
+	        cairn_replica_declare(a, "u/", "x", CAIRN_POLICY_MULTI),
+	        CAIRN_EPOLICY);
 	OK(cairn_replica_declare(a, "u/", "y", CAIRN_POLICY_MULTI));
 	/* A delta whose policies disagree is refused whole, b unchanged. */
 	cairn_delta *dl = delta();
@@ -352,7 +359,8 @@ static void test_add_wins(void **state)
 {
 	(void)state;
 	cairn_replica *a = mk(1, 0), *b = mk(2, 0);
-	cairn_value red = cairn_value_str("red"), blue = cairn_value_str("blue");
+	cairn_value red = cairn_value_str("red"),
+	            blue = cairn_value_str("blue");
 	OK(cairn_doc_add(doc(a, "s"), "tags", &red, NULL));
 	sync_both(a, b, 10);
 	/* b removes red while a re-adds it: the add b did not see wins. */
@@ -406,7 +414,8 @@ static void test_delta_equals_mutation(void **state)
 {
 	(void)state;
 	cairn_replica *a = mk(1, 0);
-	cairn_value red = cairn_value_str("red"), blue = cairn_value_str("blue");
+	cairn_value red = cairn_value_str("red"),
+	            blue = cairn_value_str("blue");
 	set_int(doc(a, "d"), "f", 1, 10, NULL);
 	OK(cairn_doc_add(doc(a, "d"), "s", &red, NULL));
 	OK(cairn_doc_add(doc(a, "d"), "s", &blue, NULL));
@@ -416,21 +425,11 @@ static void test_delta_equals_mutation(void **state)
 		OK(cairn_replica_state(a, st));
 		OK(cairn_replica_join(copy, st, 100));
 		switch (op) {
-		case 0:
-			set_int(doc(a, "d"), "f", 2 + op, 50, dl);
-			break;
-		case 1:
-			OK(cairn_doc_del(doc(a, "d"), "f", dl));
-			break;
-		case 2:
-			OK(cairn_doc_add(doc(a, "d"), "s", &red, dl));
-			break;
-		case 3:
-			OK(cairn_doc_rm(doc(a, "d"), "s", &blue, dl));
-			break;
-		case 4:
-			OK(cairn_doc_del(doc(a, "d"), "s", dl));
-			break;
+		case 0: set_int(doc(a, "d"), "f", 2 + op, 50, dl); break;
+		case 1: OK(cairn_doc_del(doc(a, "d"), "f", dl)); break;
+		case 2: OK(cairn_doc_add(doc(a, "d"), "s", &red, dl)); break;
+		case 3: OK(cairn_doc_rm(doc(a, "d"), "s", &blue, dl)); break;
+		case 4: OK(cairn_doc_del(doc(a, "d"), "s", dl)); break;
 		}
 		OK(cairn_replica_join(copy, dl, 100));
 		assert_same(a, copy);
@@ -459,9 +458,7 @@ static void test_gathered_delta(void **state)
 		case 1:
 			set_int(doc(a, "g"), f, i, 100 + (uint64_t)i, one);
 			break;
-		case 2:
-			OK(cairn_doc_add(doc(a, "g"), "s", &red, one));
-			break;
+		case 2: OK(cairn_doc_add(doc(a, "g"), "s", &red, one)); break;
 		case 3: {
 			int rc = cairn_doc_del(doc(a, "g"), f, one);
 			assert_true(rc == 0 || rc == CAIRN_ENOTFOUND);
@@ -527,7 +524,8 @@ static void test_doc_state(void **state)
 	OK(cairn_doc_add(doc(a, "x/1"), "s", &red, NULL));
 	set_int(doc(a, "x/2"), "f", 2, 10, NULL);
 	cairn_delta *d = delta();
-	assert_int_equal(cairn_replica_doc_state(a, "nope", d), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_replica_doc_state(a, "nope", d),
+	                 CAIRN_ENOTFOUND);
 	OK(cairn_replica_doc_state(a, "x/1", d));
 	assert_int_equal(cairn_delta_doc_count(d), 1);
 	OK(ship(b, d, 100));
@@ -595,21 +593,21 @@ static void test_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_values_round_trip),
-	    cmocka_unit_test(test_bad_names_and_values),
-	    cmocka_unit_test(test_kinds),
-	    cmocka_unit_test(test_kind_conflict),
-	    cmocka_unit_test(test_lww_and_ties),
-	    cmocka_unit_test(test_policies),
-	    cmocka_unit_test(test_declarations),
-	    cmocka_unit_test(test_add_wins),
-	    cmocka_unit_test(test_delete_concurrent),
-	    cmocka_unit_test(test_delta_equals_mutation),
-	    cmocka_unit_test(test_gathered_delta),
-	    cmocka_unit_test(test_listing),
-	    cmocka_unit_test(test_doc_state),
-	    cmocka_unit_test(test_clock_counter_exhausted),
-	    cmocka_unit_test(test_config),
+	        cmocka_unit_test(test_values_round_trip),
+	        cmocka_unit_test(test_bad_names_and_values),
+	        cmocka_unit_test(test_kinds),
+	        cmocka_unit_test(test_kind_conflict),
+	        cmocka_unit_test(test_lww_and_ties),
+	        cmocka_unit_test(test_policies),
+	        cmocka_unit_test(test_declarations),
+	        cmocka_unit_test(test_add_wins),
+	        cmocka_unit_test(test_delete_concurrent),
+	        cmocka_unit_test(test_delta_equals_mutation),
+	        cmocka_unit_test(test_gathered_delta),
+	        cmocka_unit_test(test_listing),
+	        cmocka_unit_test(test_doc_state),
+	        cmocka_unit_test(test_clock_counter_exhausted),
+	        cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

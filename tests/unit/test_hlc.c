@@ -55,12 +55,13 @@ static void test_skew(void **state)
 	uint64_t now = 1000000;
 	OK(cairn_hlc_check(&c, CAIRN_HLC_MAKE(now + 1000, 0), now));
 	OK(cairn_hlc_check(&c, CAIRN_HLC_MAKE(now + 60000, 9), now));
-	assert_int_equal(cairn_hlc_check(&c, CAIRN_HLC_MAKE(now + 60001, 0), now),
-	                 CAIRN_ECLOCK_SKEW);
+	assert_int_equal(
+	        cairn_hlc_check(&c, CAIRN_HLC_MAKE(now + 60001, 0), now),
+	        CAIRN_ECLOCK_SKEW);
 	uint64_t ten_years = UINT64_C(10) * 365 * 24 * 3600 * 1000;
 	assert_int_equal(
-	    cairn_hlc_observe(&c, CAIRN_HLC_MAKE(now + ten_years, 0), now),
-	    CAIRN_ECLOCK_SKEW);
+	        cairn_hlc_observe(&c, CAIRN_HLC_MAKE(now + ten_years, 0), now),
+	        CAIRN_ECLOCK_SKEW);
 	assert_int_equal(c.last, 0);
 	OK(cairn_hlc_observe(&c, CAIRN_HLC_MAKE(now + 5, 3), now));
 	uint64_t t;
@@ -113,10 +114,10 @@ static void test_join_refuses_future(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tick),
-	    cmocka_unit_test(test_counter_never_wraps),
-	    cmocka_unit_test(test_skew),
-	    cmocka_unit_test(test_join_refuses_future),
+	        cmocka_unit_test(test_tick),
+	        cmocka_unit_test(test_counter_never_wraps),
+	        cmocka_unit_test(test_skew),
+	        cmocka_unit_test(test_join_refuses_future),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

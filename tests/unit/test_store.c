@@ -68,8 +68,7 @@ static void open_store(fixture *f)
 		fail_msg("open: %s: %s", cairn_err_name(rc), rep.message);
 }
 
-static int64_t get_int(const cairn_store *s, const char *doc,
-                       const char *field)
+static int64_t get_int(const cairn_store *s, const char *doc, const char *field)
 {
 	cairn_doc *d;
 	cairn_value v;
@@ -294,7 +293,8 @@ static void test_wrong_replica(void **state)
 	/* 0 means "the recorded one". */
 	f->cfg.replica.id = 0;
 	open_store(f);
-	assert_int_equal(cairn_replica_id_of(cairn_store_replica(f->s)), 0x1111);
+	assert_int_equal(cairn_replica_id_of(cairn_store_replica(f->s)),
+	                 0x1111);
 	/* No store, and no create: ENOTFOUND, nothing made. */
 	cairn_store *none;
 	f->cfg.create = false;
@@ -341,8 +341,9 @@ static void test_secrets_and_peers(void **state)
 	f->s = NULL;
 	OK(fault_vfs_flip_bit(f->fv, DIR_ "/secret-identity", 100));
 	open_store(f);
-	assert_int_equal(cairn_store_secret_get(f->s, "identity", got, 64, &len),
-	                 CAIRN_ECORRUPT);
+	assert_int_equal(
+	        cairn_store_secret_get(f->s, "identity", got, 64, &len),
+	        CAIRN_ECORRUPT);
 }
 
 static void test_disk_full(void **state)
@@ -429,9 +430,9 @@ static void test_export_import(void **state)
 	uint64_t last = cairn_store_last_seq(s2);
 	const char *bad = "{\"format\": \"cairn-export\", \"version\": 1, "
 	                  "\"documents\": {\"a\": {\"x\": 1, \"y\": }}}";
-	assert_int_equal(cairn_store_import(s2, bad, strlen(bad), T0, &written,
-	                                    &rep),
-	                 CAIRN_EDECODE);
+	assert_int_equal(
+	        cairn_store_import(s2, bad, strlen(bad), T0, &written, &rep),
+	        CAIRN_EDECODE);
 	assert_true(rep.offset > 60);
 	assert_int_equal(written, 0);
 	assert_int_equal(cairn_store_last_seq(s2), last);

@@ -24,10 +24,10 @@ typedef struct fixture {
 	cairn_store *s;
 	uv_loop_t loop;
 	cairn_store_loop *sl;
-	bool in_call;     /* set around cairn_store_loop_durable() */
-	int answers[64];  /* status per request, 1 = not answered yet */
+	bool in_call;    /* set around cairn_store_loop_durable() */
+	int answers[64]; /* status per request, 1 = not answered yet */
 	int nanswers;
-	int rounds_left;  /* writers keep writing while > 0 */
+	int rounds_left; /* writers keep writing while > 0 */
 	bool closed;
 } fixture;
 
@@ -144,9 +144,9 @@ static void test_writers_share_fsyncs(void **state)
 	OK(uv_run(&f->loop, UV_RUN_DEFAULT));
 	assert_int_equal(f->answers[40], 0);
 	/* Not a record yet. */
-	assert_int_equal(cairn_store_loop_durable(f->sl, 1000, on_durable,
-	                                          &tickets[41]),
-	                 CAIRN_EINVAL);
+	assert_int_equal(
+	        cairn_store_loop_durable(f->sl, 1000, on_durable, &tickets[41]),
+	        CAIRN_EINVAL);
 }
 
 static void test_failed_fsync(void **state)
@@ -163,9 +163,9 @@ static void test_failed_fsync(void **state)
 	uint64_t seq = cairn_store_last_seq(f->s);
 	assert_int_equal(cairn_store_set(f->s, "doc", "x", &v, T0, NULL, NULL),
 	                 CAIRN_EPOISONED);
-	assert_int_equal(cairn_store_loop_durable(f->sl, seq, on_durable,
-	                                          &tickets[5]),
-	                 CAIRN_EPOISONED);
+	assert_int_equal(
+	        cairn_store_loop_durable(f->sl, seq, on_durable, &tickets[5]),
+	        CAIRN_EPOISONED);
 }
 
 static void test_close_answers_pending(void **state)

@@ -82,13 +82,13 @@ static void hex(const uint8_t *p, size_t n, char *out)
 
 static const char STATE_HEX[] =
 #include "state_v1.hex"
-    ;
+        ;
 static const char DELTA_HEX[] =
 #include "delta_v1.hex"
-    ;
+        ;
 static const char STATE_DIGEST[] =
 #include "state_v1.digest"
-    ;
+        ;
 
 static void check(const char *what, const uint8_t *p, size_t n,
                   const char *want)
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 {
 	print_mode = argc > 1 && strcmp(argv[1], "--print") == 0;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vectors),
+	        cmocka_unit_test(test_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
