@@ -7,7 +7,10 @@
  * of the log (little-endian) | snapshot bytes | log bytes. Bit 0 of flags:
  * there is a snapshot file; bit 1: the log bytes are records only and get
  * a valid 20-byte header in front (so the fuzzer spends its time in
- * records, not in headers); bit 2: an empty log file follows.
+ * records, not in headers); bit 2: an empty log file follows; bit 3: the
+ * checksums are made right (the snapshot's, and each record's as far as
+ * the lengths frame them), so that mutations reach the decoders behind
+ * the checksums instead of stopping at them.
  *
  * Checks:
  *   - opening returns 0 or a documented error, never crashes or leaks;
@@ -50,6 +53,25 @@ static void digest(cairn_store *s, uint8_t out[CAIRN_DIGEST_BYTES])
 	FUZZ_ASSERT(cairn_replica_digest(cairn_store_replica(s), out) == 0);
 }
 
+static void fix_snapshot_crc(uint8_t *p, size_t n)
+{
+	if (n >= 60)
+		cairn__put_u32(p + n - 4, cairn__crc32c(0, p, n - 4));
+}
+
+static void fix_record_crcs(uint8_t *p, size_t n)
+{
+	size_t off = CAIRN__LOG_HEADER;
+	while (n - off >= CAIRN__REC_HEAD + CAIRN__REC_TAIL && off <= n) {
+		size_t len = cairn__get_u32(p + off);
+		if (len > n - off - CAIRN__REC_HEAD - CAIRN__REC_TAIL)
+			break;
+		cairn__put_u32(p + off + CAIRN__REC_HEAD + len,
+		               cairn__crc32c(0, p + off, CAIRN__REC_HEAD + len));
+		off += CAIRN__REC_HEAD + len + CAIRN__REC_TAIL;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 13 || size > (1u << 20))
@@ -77,8 +99,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(cairn_store_close(s) == 0);
 	s = NULL;
 
-	if (flags & 1)
-		put_file(fv, DIR_ "/snapshot", data, snap_len);
+	if (flags & 1) {
+		uint8_t *snap = malloc(snap_len + 1);
+		FUZZ_ASSERT(snap != NULL);
+		memcpy(snap, data, snap_len);
+		if (flags & 8)
+			fix_snapshot_crc(snap, snap_len);
+		put_file(fv, DIR_ "/snapshot", snap, snap_len);
+		free(snap);
+	}
 	const uint8_t *log = data + snap_len;
 	size_t log_len = size - snap_len;
 	uint8_t *buf = malloc(log_len + CAIRN__LOG_HEADER + 1);
@@ -91,6 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = CAIRN__LOG_HEADER;
 	}
 	memcpy(buf + n, log, log_len);
+	if ((flags & 8) && n + log_len >= CAIRN__LOG_HEADER)
+		fix_record_crcs(buf, n + log_len);
 	char name[21], path[64];
 	/* The store made log-0000000000000001 when it was created. */
 	FUZZ_ASSERT(cfg.vfs->unlink(cfg.vfs->ud,

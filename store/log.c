@@ -232,8 +232,11 @@ int cairn__log_scan(cairn__dir *d, const char *name, uint32_t max_record,
 			goto done;
 		if (!ok || rec.seq != out->last_seq + 1)
 			break;
-		if (fn && (rc = fn(ud, &rec)) != 0)
+		if (fn && (rc = fn(ud, &rec)) != 0) {
+			out->refused = true;
+			out->bad_offset = off;
 			goto done;
+		}
 		out->last_seq = rec.seq;
 		off += CAIRN__REC_HEAD + (uint64_t)rec.len + CAIRN__REC_TAIL;
 	}

@@ -24,6 +24,22 @@ typedef struct replay {
 	cairn_delta *tmp;
 } replay;
 
+/*
+ * Decode a record that passed its checksum: a delta into `tmp`, or check a
+ * peer mark's size. A record that does not decode is corruption all the
+ * same (CAIRN_ECORRUPT): recovery refuses it and repair cuts there.
+ */
+static int record_decode(const cairn__rec *rec, cairn_delta *tmp,
+                         const cairn_limits *lim)
+{
+	if (rec->type == CAIRN__REC_PEER)
+		return rec->len == CAIRN_PEER_ID_BYTES + 8 ? 0 : CAIRN_ECORRUPT;
+	cairn_delta_clear(tmp);
+	int rc = cairn_delta_decode(tmp, rec->payload, rec->len, lim);
+	return rc == CAIRN_EDECODE || rc == CAIRN_EVERSION ? CAIRN_ECORRUPT
+	                                                   : rc;
+}
+
 static int replay_record(void *ud, const cairn__rec *rec)
 {
 	replay *rp = ud;
@@ -32,27 +48,29 @@ static int replay_record(void *ud, const cairn__rec *rec)
 		return 0;
 	if (s->open_report)
 		s->open_report->records++;
-	if (rec->type == CAIRN__REC_PEER) {
-		if (rec->len != CAIRN_PEER_ID_BYTES + 8)
-			return CAIRN_ECORRUPT;
+	cairn_limits lim = cairn__own_limits(s);
+	int rc = record_decode(rec, rp->tmp, &lim);
+	if (!rc && rec->type == CAIRN__REC_PEER)
 		return cairn__peer_set(
 		        s, rec->payload,
 		        cairn__get_u64(rec->payload + CAIRN_PEER_ID_BYTES));
-	}
-	cairn_delta_clear(rp->tmp);
-	cairn_limits lim = cairn__own_limits(s);
-	int rc = cairn_delta_decode(rp->tmp, rec->payload, rec->len, &lim);
-	if (rc == CAIRN_EDECODE || rc == CAIRN_EVERSION)
-		rc = CAIRN_ECORRUPT;
 	if (!rc)
 		rc = cairn__join_tracked(s, rp->tmp, CAIRN_HLC_MAX_MS);
-	if (rc == CAIRN_ECORRUPT)
-		cairn__report(
-		        &s->dir, NULL,
-		        "%s: log record %llu passes its checksum but does "
-		        "not decode",
-		        s->dir.path, (unsigned long long)rec->seq);
 	return rc;
+}
+
+/* Repair's pass: every record after the snapshot must decode. */
+typedef struct validate {
+	uint64_t snap_seq;
+	cairn_delta *tmp;
+	cairn_limits lim;
+} validate;
+
+static int validate_record(void *ud, const cairn__rec *rec)
+{
+	validate *v = ud;
+	return rec->seq <= v->snap_seq ? 0
+	                               : record_decode(rec, v->tmp, &v->lim);
 }
 
 static int corrupt_at(cairn__dir *d, uint64_t first, uint64_t offset,
@@ -112,6 +130,13 @@ static int walk_logs(cairn__dir *d, uint64_t snap_seq, uint32_t max_record,
 		}
 		cairn__scan sc;
 		rc = cairn__log_scan(d, name, max_record, fn, ud, &sc);
+		if (rc == CAIRN_ECORRUPT && sc.refused) {
+			w->cut_file = i;
+			w->cut_at = sc.bad_offset;
+			w->why = "a record passes its checksum but does not "
+			         "decode";
+			return 0;
+		}
 		if (rc == CAIRN_ECORRUPT && sc.size >= CAIRN__LOG_HEADER) {
 			w->cut_file = i;
 			w->why = "the file's header is damaged";
@@ -328,6 +353,7 @@ void cairn__store_release(cairn_store *s)
 	cairn_delta_free(s->pending);
 	cairn_buf_free(&s->rec);
 	cairn_buf_free(&s->arena);
+	cairn_buf_free(&s->decls);
 	cairn_allocator a = s->dir.alloc;
 	cairn__free(&a, s->peers, (size_t)s->cappeers * sizeof *s->peers);
 	cairn__free(&a, s->cands, (size_t)s->capcands * sizeof *s->cands);
@@ -357,6 +383,7 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 	int rc = dir_init(&s->dir, dir, cfg->vfs, &cfg->replica.allocator,
 	                  report);
 	cairn_buf_init(&s->rec, &s->dir.alloc);
+	cairn_buf_init(&s->decls, &s->dir.alloc);
 	cairn_buf_init(&s->arena, &s->dir.alloc);
 	if (rc)
 		goto fail;
@@ -413,6 +440,10 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 	if (!rc)
 		rc = cairn__history_new(&d->alloc, cfg->history_depth,
 		                        &s->hist);
+	/* Declarations before data: the snapshot and the log may hold
+	 * registers under policies other than lww. */
+	if (!rc)
+		rc = cairn__decls_load(s);
 	if (!rc && have_snap)
 		rc = cairn__snapshot_load(s, &snap);
 	cairn_buf_free(&snap);
@@ -486,8 +517,16 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 	 * damaged record is cut off with everything after it; a damaged or
 	 * unreachable file goes whole, and so does every later file. */
 	log_walk w;
-	rc = walk_logs(&d, snap_seq, CAIRN_STORE_DEFAULT_MAX_RECORD, NULL, NULL,
-	               &w);
+	validate v = {snap_seq, NULL, {0, 0, 0, 0}};
+	cairn_limits_init(&v.lim);
+	v.lim.max_value_bytes = CAIRN_MAX_VALUE_LIMIT;
+	v.lim.max_elements = UINT64_MAX;
+	v.lim.max_input_bytes = UINT64_MAX;
+	rc = cairn_delta_new(NULL, &v.tmp);
+	if (!rc)
+		rc = walk_logs(&d, snap_seq, CAIRN_STORE_DEFAULT_MAX_RECORD,
+		               validate_record, &v, &w);
+	cairn_delta_free(v.tmp);
 	uint64_t dropped = 0;
 	for (uint32_t i = w.cut_file; i < w.l.n && !rc; i++) {
 		char name[21], path[512];

@@ -302,14 +302,6 @@ int cairn_store_join(cairn_store *s, const cairn_delta *d, uint64_t now_ms,
 	return log_delta(s, d, seq);
 }
 
-int cairn_store_declare(cairn_store *s, const char *prefix, const char *field,
-                        cairn_policy policy)
-{
-	if (!s)
-		return CAIRN_EINVAL;
-	return cairn_replica_declare(s->r, prefix, field, policy);
-}
-
 /* ---- durability --------------------------------------------------------- */
 
 uint64_t cairn_store_last_seq(const cairn_store *s)

@@ -141,6 +141,7 @@ typedef struct cairn__scan {
 	uint64_t bad_offset; /* where a bad record starts (== good_end) */
 	bool bad;            /* a record at good_end fails */
 	bool torn;           /* ... and nothing valid follows it: a torn tail */
+	bool refused;        /* fn refused the record at bad_offset */
 } cairn__scan;
 
 /*
@@ -148,7 +149,8 @@ typedef struct cairn__scan {
  * be NULL). Stops at the first bad record and says whether it is a torn
  * tail (no good record after it) or corruption with data behind it.
  * Returns 0 (bad or not: see *out), CAIRN_ECORRUPT for a bad header,
- * fn's non-zero result, or an I/O error.
+ * fn's non-zero result (then out->refused is set and out->bad_offset is
+ * where that record starts), or an I/O error.
  */
 int cairn__log_scan(cairn__dir *d, const char *name, uint32_t max_record,
                     cairn__rec_fn fn, void *ud, cairn__scan *out);
@@ -233,6 +235,7 @@ struct cairn_store {
 	cairn__candidate *cands;
 	uint32_t ncands, capcands;
 	cairn_buf arena;
+	cairn_buf decls; /* the policies file's payload: every declaration */
 	cairn_value *live;
 	cairn_stamp *live_st;
 	size_t caplive;
@@ -276,5 +279,8 @@ void cairn__drop_covered_logs(cairn__dir *d, uint64_t snap_seq,
 
 /* open.c */
 void cairn__store_release(cairn_store *s);
+
+/* declare.c */
+int cairn__decls_load(cairn_store *s);
 
 #endif /* CAIRN_STORE_INT_H */

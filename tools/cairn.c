@@ -51,6 +51,18 @@ static const cli_command commands[] = {
          "or object is refused: values are scalars.\n"
          "The write is durable (fsync) when the command returns.\n",
          3, 3, 0, cli_cmd_put},
+        {"declare", "PREFIX POLICY [FIELD]",
+         "declare the conflict policy of a collection or field",
+         "Declare how registers of the documents whose id starts with\n"
+         "PREFIX (\"\" for all) resolve concurrent writes: POLICY is lww\n"
+         "(last writer wins, the default), fww (first writer wins: a\n"
+         "second write is refused), priority (the device with the higher\n"
+         "source priority wins, then lww) or multi (every concurrent value\n"
+         "is kept; `cairn get` prints them all). With FIELD, only that\n"
+         "field of those documents. The declaration is kept with the data;\n"
+         "every device of the mesh must make the same ones. Changing the\n"
+         "policy of a register that holds a value is refused.\n",
+         2, 3, 0, cli_cmd_declare},
         {"get", "DOC FIELD", "print a register field as JSON",
          "Print the value of register FIELD of document DOC as JSON. When\n"
          "the register holds several live values (written concurrently on\n"

@@ -139,6 +139,7 @@ int cli_cmd_import(cli *c);
 int cli_cmd_put(cli *c);
 int cli_cmd_get(cli *c);
 int cli_cmd_del(cli *c);
+int cli_cmd_declare(cli *c);
 int cli_cmd_add(cli *c);
 int cli_cmd_rm(cli *c);
 int cli_cmd_members(cli *c);

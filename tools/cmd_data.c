@@ -129,6 +129,29 @@ int cli_cmd_del(cli *c)
 	return cli_close(c, rc);
 }
 
+int cli_cmd_declare(cli *c)
+{
+	cairn_policy policy;
+	if (cairn_policy_parse(c->args[1], &policy) != 0)
+		return cli_error(c, CLI_USAGE,
+		                 "%s: not a policy (lww, fww, priority, multi)",
+		                 c->args[1]);
+	int rc = cli_open(c);
+	if (rc != 0)
+		return rc;
+	const char *field = c->nargs > 2 ? c->args[2] : NULL;
+	int err = cairn_store_declare(c->store, c->args[0], field, policy);
+	if (err == CAIRN_EPOLICY)
+		rc = cli_error(
+		        c, CLI_DATA,
+		        "%s%s%s: another policy is declared, or a register "
+		        "there already holds a value",
+		        c->args[0], field ? " " : "", field ? field : "");
+	else if (err != 0)
+		rc = fail_at(c, err, c->args[0], field ? field : "");
+	return cli_close(c, rc);
+}
+
 int cli_cmd_get(cli *c)
 {
 	const char *doc = c->args[0], *field = c->args[1];

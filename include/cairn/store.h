@@ -273,9 +273,13 @@ CAIRN_API CAIRN_NODISCARD int cairn_store_join(cairn_store *s,
                                                uint64_t *seq);
 
 /*
- * Declare a register policy (cairn_replica_declare()). Declarations are
- * configuration, not data: they are not stored; make them after every open,
- * before writing.
+ * Declare a register policy (cairn_replica_declare()), and keep the
+ * declaration with the data (the file `policies`): every later open makes
+ * it again before it replays the snapshot and the log, which may hold
+ * registers under it. Repeating a declaration is harmless. Returns 0, an
+ * error of cairn_replica_declare() (nothing kept), or CAIRN_EIO /
+ * CAIRN_EFULL from writing the file (then the declaration holds for this
+ * handle only).
  */
 CAIRN_API CAIRN_NODISCARD int cairn_store_declare(cairn_store *s,
                                                   const char *prefix,

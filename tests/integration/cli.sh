@@ -91,7 +91,7 @@ expect_fail() {
 	fi
 }
 
-COMMANDS="init id mesh-key put get del add rm members show ls history export import repair"
+COMMANDS="init id mesh-key put get del add rm members show ls history declare export import repair"
 
 # ---- help and usage --------------------------------------------------------
 
@@ -278,6 +278,17 @@ run --dir "$A" put gone f 1
 run --dir "$A" del gone f
 expect_out "ls leaves out a document whose fields were deleted" "notes/x" \
 	--dir "$A" ls notes
+
+# ---- declare --------------------------------------------------------------
+expect_ok "declare fww" --dir "$A" declare cfg/ fww
+expect_ok "declare again" --dir "$A" declare cfg/ fww
+expect_ok "first write of a fww field" --dir "$A" put cfg/a x 1
+expect_fail "second write of a fww field" 2 "first-writer-wins" \
+	--dir "$A" put cfg/a x 2
+expect_out "the first write stays" "1" --dir "$A" get cfg/a x
+expect_fail "another policy" 2 "another policy" --dir "$A" declare cfg/ lww
+expect_fail "not a policy" 1 "not a policy" --dir "$A" declare cfg/ bogus
+expect_ok "declare one field" --dir "$A" declare t/ multi who
 
 # ---- history --------------------------------------------------------------
 

@@ -449,6 +449,44 @@ static void test_export_import(void **state)
 	OK(cairn_store_close(s2));
 }
 
+/* Declarations are kept: the data written under them replays on open. */
+static void test_declarations_kept(void **state)
+{
+	fixture *f = *state;
+	open_store(f);
+	OK(cairn_store_declare(f->s, "cfg/", NULL, CAIRN_POLICY_FWW));
+	OK(cairn_store_declare(f->s, "cfg/", NULL, CAIRN_POLICY_FWW));
+	OK(cairn_store_declare(f->s, "t/", "who", CAIRN_POLICY_MULTI));
+	assert_int_equal(
+	        cairn_store_declare(f->s, "cfg/", NULL, CAIRN_POLICY_LWW),
+	        CAIRN_EPOLICY);
+	cairn_value v = cairn_value_int(1);
+	OK(cairn_store_set(f->s, "cfg/a", "x", &v, T0, NULL, NULL));
+	OK(cairn_store_set(f->s, "t/1", "who", &v, T0, NULL, NULL));
+	reopen(f);
+	assert_int_equal(
+	        cairn_replica_policy(cairn_store_replica(f->s), "cfg/b", "y"),
+	        CAIRN_POLICY_FWW);
+	assert_int_equal(
+	        cairn_replica_policy(cairn_store_replica(f->s), "t/9", "who"),
+	        CAIRN_POLICY_MULTI);
+	assert_int_equal(get_int(f->s, "cfg/a", "x"), 1);
+	assert_int_equal(
+	        cairn_store_set(f->s, "cfg/a", "x", &v, T0, NULL, NULL),
+	        CAIRN_EEXIST);
+	OK(cairn_store_compact(f->s));
+	reopen(f);
+	assert_int_equal(get_int(f->s, "cfg/a", "x"), 1);
+	/* A damaged policies file is reported, not ignored. */
+	OK(cairn_store_close(f->s));
+	f->s = NULL;
+	OK(fault_vfs_flip_bit(f->fv, DIR_ "/policies", 100));
+	cairn_store_report rep;
+	assert_int_equal(cairn_store_open(DIR_, &f->cfg, &f->s, &rep),
+	                 CAIRN_ECORRUPT);
+	assert_null(f->s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +507,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_fsync_poisons, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_export_import, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_declarations_kept, setup,
 	                                        teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
