@@ -506,6 +506,8 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 	cairn_buf_init(&snap, &d.alloc);
 	bool have_snap;
 	rc = cairn__snapshot_read(&d, &snap, &have_snap);
+	if (!rc && have_snap)
+		rc = cairn__snapshot_check(&d, &snap);
 	if (rc) {
 		cairn_buf_free(&snap);
 		goto done;

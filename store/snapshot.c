@@ -230,6 +230,44 @@ int cairn__snapshot_load(cairn_store *s, const cairn_buf *b)
 	return rc;
 }
 
+int cairn__snapshot_check(cairn__dir *d, const cairn_buf *b)
+{
+	const uint8_t *p = b->data;
+	uint64_t sl = cairn__get_u64(p + 32), hl = cairn__get_u64(p + 40),
+	         pl = cairn__get_u64(p + 48);
+	cairn_limits lim;
+	cairn_limits_init(&lim);
+	lim.max_value_bytes = CAIRN_MAX_VALUE_LIMIT;
+	lim.max_elements = UINT64_MAX;
+	lim.max_input_bytes = UINT64_MAX;
+	cairn_delta *state = NULL;
+	cairn__history *h = NULL;
+	int rc = cairn_delta_new(&d->alloc, &state);
+	if (!rc)
+		rc = cairn_delta_decode(state, p + SNAP_HEADER, (size_t)sl,
+		                        &lim);
+	if (rc == CAIRN_EDECODE || rc == CAIRN_EVERSION || rc == CAIRN_ELIMIT ||
+	    rc == CAIRN_ETOOBIG)
+		rc = CAIRN_ECORRUPT;
+	if (!rc)
+		rc = cairn__history_new(&d->alloc, 255, &h);
+	if (!rc)
+		rc = cairn__history_decode(h, p + SNAP_HEADER + sl, (size_t)hl);
+	if (!rc &&
+	    (pl < 4 || (uint64_t)cairn__get_u32(p + SNAP_HEADER + sl + hl) *
+	                               (CAIRN_PEER_ID_BYTES + 8) !=
+	                       pl - 4))
+		rc = CAIRN_ECORRUPT;
+	cairn_delta_free(state);
+	cairn__history_free(h);
+	if (rc == CAIRN_ECORRUPT)
+		cairn__report(d, "snapshot",
+		              "%s/snapshot: its contents do not decode; a "
+		              "snapshot cannot be repaired",
+		              d->path);
+	return rc;
+}
+
 /* ---- compaction --------------------------------------------------------- */
 
 static int list_logs_cb(const char *name, void *ud)

@@ -263,6 +263,8 @@ int cairn__live_values(cairn_store *s, const char *doc_id, const char *field,
 int cairn__peer_set(cairn_store *s, const uint8_t *id, uint64_t mark);
 int cairn__snapshot_read(cairn__dir *d, cairn_buf *b, bool *found);
 int cairn__snapshot_load(cairn_store *s, const cairn_buf *b);
+/* Does a checksummed snapshot decode (repair's check)? 0 or ECORRUPT. */
+int cairn__snapshot_check(cairn__dir *d, const cairn_buf *b);
 int cairn__maybe_compact(cairn_store *s);
 
 typedef struct cairn__log_list {
