@@ -38,6 +38,12 @@ void cairn__blake2b_final(cairn__blake2b *s, uint8_t *out);
 bool cairn__utf8_valid(const uint8_t *p, size_t n);
 
 /*
+ * The length of the well-formed UTF-8 sequence at p[0..n) (n >= 1), or 0
+ * if there is none (same rules).
+ */
+size_t cairn__utf8_seq(const uint8_t *p, size_t n);
+
+/*
  * The msgpack pre-validator. Checks that bytes[0..len) is exactly one
  * complete msgpack object (no trailing bytes) within `limits`:
  *   - len <= max_input_bytes;

@@ -2,10 +2,11 @@
  * json.c -- values and whole replicas as JSON (include/cairn/json.h,
  * docs/JSON.md).
  *
- * This file is a client of the core, not a part of it: it uses only the
- * public API of cairn/crdt.h, so that the export a user keeps says exactly
- * what that API says the replica holds, and nothing an internal struct
- * happens to carry.
+ * This file is a client of the core, not a part of it: it reads replicas
+ * only through the public API of cairn/crdt.h, so that the export a user
+ * keeps says exactly what that API says the replica holds, and nothing an
+ * internal struct happens to carry. (It shares the core's byte tools: the
+ * UTF-8 rules of utf8.c.)
  *
  * Numbers never go through printf or strtod. Both follow the C locale's
  * decimal point, which a program may have changed with setlocale(), and
@@ -26,6 +27,8 @@
 #include <string.h>
 
 #include "cairn/json.h"
+
+#include "bytes_int.h"
 
 #define EXPORT_FORMAT "cairn-export"
 
@@ -72,43 +75,6 @@ static int mem_reserve(const cairn_allocator *a, void **arr, size_t *cap,
 /* ------------------------------------------------------------------------ */
 /* UTF-8                                                                    */
 /* ------------------------------------------------------------------------ */
-
-/*
- * The length of the well-formed UTF-8 sequence at p[0..n) (n >= 1), or 0 if
- * there is none: Unicode table 3-7, so overlong forms, surrogates and code
- * points above U+10FFFF are rejected.
- */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t b = p[0];
-	uint8_t lo = 0x80u, hi = 0xbfu;
-	size_t need;
-	if (b < 0x80u)
-		return 1;
-	if (b >= 0xc2u && b <= 0xdfu) {
-		need = 1;
-	} else if (b >= 0xe0u && b <= 0xefu) {
-		need = 2;
-		if (b == 0xe0u)
-			lo = 0xa0u;
-		else if (b == 0xedu)
-			hi = 0x9fu;
-	} else if (b >= 0xf0u && b <= 0xf4u) {
-		need = 3;
-		if (b == 0xf0u)
-			lo = 0x90u;
-		else if (b == 0xf4u)
-			hi = 0x8fu;
-	} else {
-		return 0;
-	}
-	if (n - 1 < need || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i <= need; i++)
-		if ((p[i] & 0xc0u) != 0x80u)
-			return 0;
-	return need + 1;
-}
 
 /* Encode a code point (not a surrogate, <= 0x10FFFF); returns its length. */
 static size_t utf8_put(uint8_t out[4], uint32_t cp)
@@ -673,7 +639,7 @@ static int put_string(cairn_buf *out, const uint8_t *p, size_t n)
 	while (rc == 0 && i < n) {
 		uint8_t c = p[i];
 		if (c >= 0x80u) {
-			size_t l = utf8_seq(p + i, n - i);
+			size_t l = cairn__utf8_seq(p + i, n - i);
 			if (l == 0)
 				return CAIRN_EINVAL;
 			i += l;
@@ -870,7 +836,8 @@ static int parse_string(jp *p, cairn_buf *dst, size_t max, int too_long)
 		}
 		uint8_t c = p->s[p->pos];
 		if (c >= 0x80u) {
-			size_t l = utf8_seq(p->s + p->pos, p->len - p->pos);
+			size_t l =
+			        cairn__utf8_seq(p->s + p->pos, p->len - p->pos);
 			if (l == 0)
 				rc = fail_at(p, p->pos, CAIRN_EDECODE);
 			p->pos += l;

@@ -21,9 +21,37 @@
 
 #include "bytes_int.h"
 
-static bool is_cont(uint8_t b)
+size_t cairn__utf8_seq(const uint8_t *p, size_t n)
 {
-	return (b & 0xc0u) == 0x80u;
+	uint8_t b = p[0];
+	uint8_t lo = 0x80u, hi = 0xbfu; /* range of the second byte */
+	size_t need;                    /* bytes after the lead byte */
+	if (b < 0x80u)
+		return 1;
+	if (b >= 0xc2u && b <= 0xdfu) {
+		need = 1;
+	} else if (b >= 0xe0u && b <= 0xefu) {
+		need = 2;
+		if (b == 0xe0u)
+			lo = 0xa0u;
+		else if (b == 0xedu)
+			hi = 0x9fu;
+	} else if (b >= 0xf0u && b <= 0xf4u) {
+		need = 3;
+		if (b == 0xf0u)
+			lo = 0x90u;
+		else if (b == 0xf4u)
+			hi = 0x8fu;
+	} else {
+		/* 80..BF stray continuation, C0/C1 overlong, F5..FF. */
+		return 0;
+	}
+	if (n - 1 < need || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++)
+		if ((p[k] & 0xc0u) != 0x80u)
+			return 0;
+	return need + 1;
 }
 
 bool cairn__utf8_valid(const uint8_t *p, size_t n)
@@ -40,40 +68,10 @@ bool cairn__utf8_valid(const uint8_t *p, size_t n)
 				continue;
 			}
 		}
-		uint8_t b = p[i];
-		if (b < 0x80u) {
-			i++;
-			continue;
-		}
-		size_t left = n - i - 1;        /* bytes after the lead byte */
-		uint8_t lo = 0x80u, hi = 0xbfu; /* range of the second byte */
-		size_t need;
-		if (b >= 0xc2u && b <= 0xdfu) {
-			need = 1;
-		} else if (b >= 0xe0u && b <= 0xefu) {
-			need = 2;
-			if (b == 0xe0u)
-				lo = 0xa0u;
-			else if (b == 0xedu)
-				hi = 0x9fu;
-		} else if (b >= 0xf0u && b <= 0xf4u) {
-			need = 3;
-			if (b == 0xf0u)
-				lo = 0x90u;
-			else if (b == 0xf4u)
-				hi = 0x8fu;
-		} else {
-			/* 80..BF stray continuation, C0/C1 overlong, F5..FF. */
+		size_t len = cairn__utf8_seq(p + i, n - i);
+		if (len == 0)
 			return false;
-		}
-		if (left < need)
-			return false;
-		if (p[i + 1] < lo || p[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= need; k++)
-			if (!is_cont(p[i + k]))
-				return false;
-		i += need + 1;
+		i += len;
 	}
 	return true;
 }
