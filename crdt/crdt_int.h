@@ -225,6 +225,10 @@ int cairn__ctx_join(const cairn_allocator *a, cairn__ctx *c,
                     const cairn__ctx *src, const uint32_t *map);
 /* true if the context covers no dot. */
 bool cairn__ctx_empty(const cairn__ctx *c);
+/* The index of the first dot >= (w, counter) in dots[0..n), sorted by
+ * (writer, counter). */
+uint32_t cairn__dots_lower(const cairn__dot *dots, uint32_t n, uint32_t w,
+                           uint64_t counter);
 int cairn__dot_cmp(const void *a, const void *b);
 
 /* ---- open-addressing index over a dense array -------------------------- */

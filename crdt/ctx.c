@@ -143,19 +143,25 @@ int cairn__ctx_writer(const cairn_allocator *a, cairn__ctx *c, uint64_t rid,
 	return 0;
 }
 
-/* Index of the first cloud dot >= (w, counter). */
-static uint32_t cloud_lower(const cairn__ctx *c, uint32_t w, uint64_t counter)
+uint32_t cairn__dots_lower(const cairn__dot *dots, uint32_t n, uint32_t w,
+                           uint64_t counter)
 {
-	uint32_t lo = 0, hi = c->ncloud;
+	uint32_t lo = 0, hi = n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		const cairn__dot *d = &c->cloud[mid];
+		const cairn__dot *d = &dots[mid];
 		if (d->writer < w || (d->writer == w && d->counter < counter))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Index of the first cloud dot >= (w, counter). */
+static uint32_t cloud_lower(const cairn__ctx *c, uint32_t w, uint64_t counter)
+{
+	return cairn__dots_lower(c->cloud, c->ncloud, w, counter);
 }
 
 void cairn__ctx_cloud_of(const cairn__ctx *c, uint32_t writer, uint32_t *first,

@@ -46,23 +46,14 @@ typedef struct join_ctx {
 	cairn__dots tmp_live, tmp_rm;
 } join_ctx;
 
-/* A binary search, written out: bsearch's calls through a comparator
- * cost more than the search of these short lists. */
+/* Is (w, c) in a list sorted by (writer, counter)? A binary search, not
+ * bsearch: its calls through a comparator cost more than these short
+ * lists. */
 static bool sorted_has(const cairn__dot *dots, uint32_t n, uint32_t w,
                        uint64_t c)
 {
-	uint32_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const cairn__dot *d = &dots[mid];
-		if (d->writer == w && d->counter == c)
-			return true;
-		if (d->writer < w || (d->writer == w && d->counter < c))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	uint32_t i = cairn__dots_lower(dots, n, w, c);
+	return i < n && dots[i].writer == w && dots[i].counter == c;
 }
 
 /*

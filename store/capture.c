@@ -7,13 +7,9 @@
  * (history.c). The same code serves local writes, joins and the replay of
  * the log on open, so the history is the same however the values came.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "crdt_int.h"
-#include "os_int.h"
 #include "store_int.h"
 
 /* ---- history capture ---------------------------------------------------- */
@@ -94,19 +90,27 @@ int cairn__live_values(cairn_store *s, const char *doc_id, const char *field,
 	}
 }
 
+/* The n values cairn__live_values() just read, as candidates of the field
+ * whose names sit at doff and foff in the arena. */
+static int add_live(cairn_store *s, size_t doff, size_t foff, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = add_candidate(s, doff, foff, &s->live[i], &s->live_st[i]);
+	return rc;
+}
+
 int cairn__capture_field(cairn_store *s, const char *doc_id, const char *field)
 {
 	if (!cairn__history_depth(s->hist))
 		return 0;
-	size_t n, doff, foff;
+	size_t n, doff = 0, foff = 0;
 	int rc = cairn__live_values(s, doc_id, field, &n);
 	if (!rc && n)
 		rc = arena_str(s, doc_id, &doff);
 	if (!rc && n)
 		rc = arena_str(s, field, &foff);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = add_candidate(s, doff, foff, &s->live[i], &s->live_st[i]);
-	return rc;
+	return rc ? rc : add_live(s, doff, foff, n);
 }
 
 static bool stamp_eq(const cairn_stamp *a, const cairn_stamp *b)
@@ -118,17 +122,18 @@ static bool stamp_eq(const cairn_stamp *a, const cairn_stamp *b)
  * failure here (memory) costs history, never data. */
 void cairn__capture_commit(cairn_store *s)
 {
-	const char *last_doc = NULL, *last_field = NULL;
-	size_t n = 0;
+	/* A field's candidates are consecutive and share its names in the
+	 * arena: its live values are read once. */
+	size_t last_doc = SIZE_MAX, last_field = SIZE_MAX, n = 0;
 	for (uint32_t i = 0; i < s->ncands; i++) {
 		cairn__candidate *c = &s->cands[i];
 		const char *doc = (const char *)s->arena.data + c->doc;
 		const char *field = (const char *)s->arena.data + c->field;
-		if (doc != last_doc || field != last_field) {
+		if (c->doc != last_doc || c->field != last_field) {
 			if (cairn__live_values(s, doc, field, &n))
 				break;
-			last_doc = doc;
-			last_field = field;
+			last_doc = c->doc;
+			last_field = c->field;
 		}
 		bool live = false;
 		for (size_t k = 0; k < n && !live; k++)
@@ -155,12 +160,13 @@ static int cap_field(void *ud, const char *doc_id, const char *field,
 {
 	(void)policy;
 	join_capture *jc = ud;
-	int rc = cairn__capture_field(jc->s, doc_id, field);
-	if (!rc)
-		rc = arena_str(jc->s, doc_id, &jc->doc);
+	size_t n;
+	int rc = arena_str(jc->s, doc_id, &jc->doc);
 	if (!rc)
 		rc = arena_str(jc->s, field, &jc->field);
-	return rc;
+	if (!rc)
+		rc = cairn__live_values(jc->s, doc_id, field, &n);
+	return rc ? rc : add_live(jc->s, jc->doc, jc->field, n);
 }
 
 static int cap_value(void *ud, const char *doc_id, const char *field,

@@ -55,7 +55,7 @@ static int replay_record(void *ud, const cairn__rec *rec)
 		        s, rec->payload,
 		        cairn__get_u64(rec->payload + CAIRN_PEER_ID_BYTES));
 	if (!rc)
-		rc = cairn__join_tracked(s, rp->tmp, CAIRN_HLC_MAX_MS);
+		rc = cairn__join_tracked(s, rp->tmp, CAIRN_HLC_MAX_MS, NULL);
 	return rc;
 }
 
@@ -189,14 +189,11 @@ static int recover_log(cairn_store *s)
 		return rc;
 	if (s->open_report)
 		s->open_report->torn_bytes = w.torn_bytes;
-	uint64_t prev_last = w.last_seq;
-	bool append_ok = w.append_ok;
-	uint64_t append_first = w.append_first, append_end = w.append_end;
-	s->last_seq = prev_last > s->snap_seq ? prev_last : s->snap_seq;
+	s->last_seq = w.last_seq; /* never below the snapshot's */
 
-	if (append_ok) {
+	if (w.append_ok) {
 		char name[21], path[512];
-		cairn__log_name(append_first, name);
+		cairn__log_name(w.append_first, name);
 		if (cairn__join_path(d, name, path, sizeof path))
 			return CAIRN_ETOOBIG;
 		int e = d->vfs->open(d->vfs->ud, path,
@@ -204,17 +201,13 @@ static int recover_log(cairn_store *s)
 		                     &s->log_f);
 		if (e)
 			return cairn__os_err(d, e, "open", name);
-		s->log_first = append_first;
-		s->log_size = append_end;
-		uint64_t size = 0;
-		if ((e = d->vfs->size(d->vfs->ud, s->log_f, &size)) != 0)
-			return cairn__os_err(d, e, "stat", name);
+		s->log_first = w.append_first;
+		s->log_size = w.append_end;
 		/* Cut off a torn tail; then make sure what the file holds is
 		 * on disk, not only in the page cache of a process that was
 		 * killed. */
-		if (size != append_end &&
-		    (e = d->vfs->truncate(d->vfs->ud, s->log_f, append_end)) !=
-		            0)
+		if (w.torn_bytes && (e = d->vfs->truncate(d->vfs->ud, s->log_f,
+		                                          w.append_end)) != 0)
 			return cairn__os_err(d, e, "truncate", name);
 		if ((e = d->vfs->sync(d->vfs->ud, s->log_f, false)) != 0)
 			return cairn__os_err(d, e, "fsync", name);

@@ -4,12 +4,10 @@
  * docs/STORAGE.md gives the layout and the order of the steps.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crdt_int.h"
-#include "os_int.h"
 #include "store_int.h"
 
 static const uint8_t snap_magic[8] = {'c', 'a', 'i', 'r', 'n', 's', 'n', '1'};

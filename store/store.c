@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "crdt_int.h"
@@ -130,7 +129,16 @@ int cairn__rec_begin(cairn_store *s)
 	return rc;
 }
 
-int cairn__maybe_compact(cairn_store *s);
+/* Append a delta as one record. */
+static int append_delta(cairn_store *s, const cairn_delta *d)
+{
+	int rc = cairn__rec_begin(s);
+	if (!rc)
+		rc = cairn_delta_encode(d, &s->rec);
+	if (!rc)
+		rc = cairn__append_record(s, CAIRN__REC_DELTA);
+	return rc;
+}
 
 /*
  * Log a change already applied to the replica: together with whatever is
@@ -149,11 +157,7 @@ static int log_delta(cairn_store *s, const cairn_delta *d, uint64_t *seq)
 			return rc;
 		src = s->pending;
 	}
-	rc = cairn__rec_begin(s);
-	if (!rc)
-		rc = cairn_delta_encode(src, &s->rec);
-	if (!rc)
-		rc = cairn__append_record(s, CAIRN__REC_DELTA);
+	rc = append_delta(s, src);
 	if (rc) {
 		if (!s->has_pending && cairn_delta_join(s->pending, d) == 0)
 			s->has_pending = true;
@@ -175,11 +179,7 @@ int cairn__flush_pending(cairn_store *s)
 {
 	if (!s->has_pending)
 		return 0;
-	int rc = cairn__rec_begin(s);
-	if (!rc)
-		rc = cairn_delta_encode(s->pending, &s->rec);
-	if (!rc)
-		rc = cairn__append_record(s, CAIRN__REC_DELTA);
+	int rc = append_delta(s, s->pending);
 	if (rc)
 		return s->poisoned ? CAIRN_EPOISONED : rc;
 	cairn_delta_clear(s->pending);
@@ -257,13 +257,16 @@ int cairn_store_rm(cairn_store *s, const char *doc_id, const char *field,
 	return write_op(s, W_RM, doc_id, field, elem, 0, delta, seq);
 }
 
-/* Join with history, without logging: recovery and cairn_store_join. */
-int cairn__join_tracked(cairn_store *s, const cairn_delta *d, uint64_t now)
+/* Join with history, without logging: recovery and cairn_store_join.
+ * changed (may be NULL) as cairn_replica_join_changed(). */
+int cairn__join_tracked(cairn_store *s, const cairn_delta *d, uint64_t now,
+                        bool *changed)
 {
 	cairn__capture_reset(s);
 	int rc = cairn__capture_delta(s, d);
 	if (!rc)
-		rc = cairn_replica_join(s->r, d, now);
+		rc = changed ? cairn_replica_join_changed(s->r, d, now, changed)
+		             : cairn_replica_join(s->r, d, now);
 	if (rc) {
 		cairn__capture_reset(s);
 		return rc;
@@ -282,16 +285,9 @@ int cairn_store_join(cairn_store *s, const cairn_delta *d, uint64_t now_ms,
 	if (s->poisoned)
 		return CAIRN_EPOISONED;
 	bool did = false;
-	cairn__capture_reset(s);
-	int rc = cairn__capture_delta(s, d);
-	if (!rc)
-		rc = cairn_replica_join_changed(s->r, d,
-		                                cairn__clock_ms(now_ms), &did);
-	if (rc) {
-		cairn__capture_reset(s);
+	int rc = cairn__join_tracked(s, d, cairn__clock_ms(now_ms), &did);
+	if (rc)
 		return rc;
-	}
-	cairn__capture_commit(s);
 	if (changed)
 		*changed = did;
 	if (!did) {
@@ -503,11 +499,10 @@ int cairn_store_history(const cairn_store *s, const char *doc_id,
 		return rc;
 	const cairn__hfield *hf = NULL;
 	size_t npast = cairn__history_get(s->hist, doc_id, field, &hf);
-	size_t total = nlive + npast;
-	if (total > depth && depth)
-		total = depth;
-	if (!depth)
-		total = nlive;
+	/* With no history kept, the live values alone. */
+	size_t total = !depth                  ? nlive
+	               : nlive + npast > depth ? depth
+	                                       : nlive + npast;
 	*n = total;
 	if (total > cap)
 		return CAIRN_ESPACE;
@@ -554,7 +549,6 @@ typedef struct import_ctx {
 	 * not written (the first one is the winner) */
 	char last_doc[CAIRN_MAX_ID_BYTES + 1];
 	char last_field[CAIRN_MAX_ID_BYTES + 1];
-	int err;
 } import_ctx;
 
 static int import_one(void *ud, const char *doc_id, const char *field,
@@ -579,17 +573,14 @@ static int import_one(void *ud, const char *doc_id, const char *field,
 			        v, s->cfg.replica.limits.max_value_bytes);
 		cairn_doc *d;
 		cairn_field_info info;
-		if (!rc && cairn_replica_find(s->r, doc_id, &d) == 0 &&
-		    cairn_doc_field_info(d, field, &info) == 0 &&
-		    info.kind != kind)
+		bool exists = cairn_replica_find(s->r, doc_id, &d) == 0 &&
+		              cairn_doc_field_info(d, field, &info) == 0;
+		if (!rc && exists && info.kind != kind)
 			rc = CAIRN_EKIND;
-		if (!rc && kind == CAIRN_KIND_REGISTER &&
-		    cairn_replica_policy(s->r, doc_id, field) ==
-		            CAIRN_POLICY_FWW &&
-		    cairn_replica_find(s->r, doc_id, &d) == 0 &&
-		    cairn_doc_field_info(d, field, &info) == 0)
+		else if (!rc && exists && kind == CAIRN_KIND_REGISTER &&
+		         cairn_replica_policy(s->r, doc_id, field) ==
+		                 CAIRN_POLICY_FWW)
 			rc = CAIRN_EEXIST;
-		ic->err = rc;
 		return rc;
 	}
 	int rc;
@@ -604,7 +595,6 @@ static int import_one(void *ud, const char *doc_id, const char *field,
 	}
 	if (!rc)
 		ic->writes++;
-	ic->err = rc;
 	return rc;
 }
 

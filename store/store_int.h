@@ -249,7 +249,8 @@ int cairn__log_sync(cairn_store *s);
 int cairn__rec_begin(cairn_store *s);
 int cairn__append_record(cairn_store *s, uint8_t type);
 int cairn__flush_pending(cairn_store *s);
-int cairn__join_tracked(cairn_store *s, const cairn_delta *d, uint64_t now);
+int cairn__join_tracked(cairn_store *s, const cairn_delta *d, uint64_t now,
+                        bool *changed);
 
 /* capture.c */
 void cairn__capture_reset(cairn_store *s);

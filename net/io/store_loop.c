@@ -92,10 +92,9 @@ static void sync_done(uv_work_t *w, int status)
 	(void)status; /* the job cannot be cancelled once queued here */
 	int rc = cairn_store_sync_end(sl->s, sl->job);
 	sl->job = NULL;
-	if (rc && rc != CAIRN_EPOISONED)
+	/* Any error here leaves the store poisoned: keep the first. */
+	if (rc && !sl->failed)
 		sl->failed = rc;
-	else if (rc)
-		sl->failed = sl->failed ? sl->failed : rc;
 	if (sl->closing) {
 		finish_close(sl);
 		return;
