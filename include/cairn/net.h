@@ -1,5 +1,6 @@
 /*
- * cairn/net.h -- the network: device identities and the mesh key.
+ * cairn/net.h -- the network: device identities, the mesh key, and the
+ * node that syncs a store with its peers.
  *
  * A device is known by a static X25519 key pair. Its *device id* is the
  * BLAKE2b-256 hash of the public key, shown as 52 characters of base32;
@@ -10,8 +11,10 @@
  * This header needs libsodium only inside the library: including it pulls
  * in no libsodium, libuv or mbedtls header.
  *
- * THREAD SAFETY: every function here is thread-safe; cairn_identity,
- * cairn_device_id and cairn_mesh_key are plain values. The save and load
+ * THREAD SAFETY: the identity and mesh-key functions are thread-safe;
+ * cairn_identity, cairn_device_id and cairn_mesh_key are plain values. A
+ * node belongs to its loop's thread (see "The node"), except
+ * cairn_node_post(), the one call any thread may make. The save and load
  * functions use a store, which follows the rules of cairn/store.h (one
  * thread at a time per store).
  *
@@ -22,6 +25,7 @@
 #ifndef CAIRN_NET_H
 #define CAIRN_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -189,6 +193,173 @@ CAIRN_API CAIRN_NODISCARD int cairn_mesh_key_save(cairn_store *s,
                                                   const cairn_mesh_key *key);
 CAIRN_API CAIRN_NODISCARD int cairn_mesh_key_load(const cairn_store *s,
                                                   cairn_mesh_key *out);
+
+/* ------------------------------------------------------------------------ */
+/* The node: a replica syncing over TCP on a libuv loop (net/io/)           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A node serves one open store on the caller's libuv loop: it listens on
+ * addresses, dials peers (and redials them with exponential backoff and
+ * jitter when a link drops), runs the handshake and the sync protocol on
+ * every link (docs/PROTOCOL.md), and tells the application what changed.
+ * Writes made through the node are durable in the store first, then pushed
+ * to every link.
+ *
+ * THREAD SAFETY: every cairn_node_* function must be called on the loop's
+ * thread, and every observer runs there; the node owns the store while it
+ * runs (write through the node, read the store's replica freely).
+ * No observer runs inside the call that registered it.
+ */
+
+struct uv_loop_s;
+typedef struct cairn_node cairn_node;
+
+/* How a peer link looks from here (cairn_node_peers()). */
+typedef struct cairn_peer_status {
+	cairn_device_id device;    /* zero until a handshake named it */
+	char address[64];          /* "host:port" as dialled or accepted */
+	bool dialled;              /* this node dials it (else it came in) */
+	bool connected;            /* handshake done, sync running */
+	uint64_t connected_ms;     /* when the link came up (wall clock) */
+	uint64_t last_sync_ms;     /* last time both directions were caught
+	                              up (0: never) */
+	uint64_t outstanding_out;  /* records not yet acknowledged by it */
+	uint64_t outstanding_in;   /* its records not yet joined here */
+	uint64_t bytes_in, bytes_out; /* on the wire, this link */
+	uint32_t reconnects;       /* dialled links: attempts since up */
+	char last_error[160];      /* why the last link ended ("" if none) */
+} cairn_peer_status;
+
+/* What happened to a link (cairn_node_observers.peer). */
+typedef enum cairn_peer_event {
+	CAIRN_PEER_UP = 1,   /* handshake and HELLO done: syncing */
+	CAIRN_PEER_DOWN = 2, /* the link ended (status->last_error says why) */
+} cairn_peer_event;
+
+typedef struct cairn_node_observers {
+	void *ud;
+	/* A document field changed because of a peer (local writes through
+	 * the node do not fire it). */
+	void (*change)(void *ud, const char *doc_id, const char *field);
+	/* A link came up or went down. */
+	void (*peer)(void *ud, cairn_peer_event ev,
+	             const cairn_peer_status *status);
+	/* A line worth logging ("listening on ...", "link to ... refused:
+	 * ..."), for programs such as `cairn node`. */
+	void (*log)(void *ud, const char *line);
+} cairn_node_observers;
+
+typedef struct cairn_node_config {
+	cairn_store *store;       /* open, borrowed; outlives the node */
+	cairn_identity identity;  /* this device (copied; wipe yours) */
+	cairn_mesh_key mesh_key;  /* the mesh (copied; wipe yours) */
+	const cairn_device_id *allow; /* optional allow-list (copied); NULL:
+	                                 any device with the mesh key */
+	size_t nallow;
+	cairn_node_observers observers;
+	uint32_t heartbeat_ms;         /* PING after silence (15,000); a link
+	                                  silent for 3 of them closes */
+	uint32_t handshake_timeout_ms; /* (10,000) */
+	uint32_t backoff_min_ms;       /* first redial delay (250) */
+	uint32_t backoff_max_ms;       /* cap of the delay (30,000) */
+	uint32_t max_links;            /* links at once (256) */
+	uint32_t max_links_per_ip;     /* from one address (16) */
+	uint32_t handshakes_per_s;     /* per address (20; burst 5) */
+	uint64_t max_clock_skew_ms;    /* handshake clock check (120,000) */
+} cairn_node_config;
+
+/* Fill *cfg with the defaults above (store, identity and mesh key unset). */
+CAIRN_API void cairn_node_config_init(cairn_node_config *cfg);
+
+/*
+ * Create a node on `loop`. Use cairn_node_new() (passes the config size).
+ * Returns 0 and *out; CAIRN_EINVAL (NULL store or loop); CAIRN_EVERSION;
+ * CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_node_new_(struct uv_loop_s *loop,
+                                              const cairn_node_config *cfg,
+                                              size_t cfg_size,
+                                              cairn_node **out);
+#define cairn_node_new(loop, cfg, out)                                         \
+	cairn_node_new_((loop), (cfg), sizeof(cairn_node_config), (out))
+
+/*
+ * Listen on "host:port" (IPv4 "127.0.0.1:7000", IPv6 "[::1]:7000"; port 0
+ * picks a free one, stored in *port when port is not NULL). Returns 0;
+ * CAIRN_EINVAL (malformed address); CAIRN_EIO (bind/listen failed: the
+ * address is in use, say).
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_node_listen(cairn_node *n,
+                                                const char *host_port,
+                                                uint16_t *port);
+
+/*
+ * Keep a link to "host:port": dial now, and again after any failure or
+ * drop, with exponential backoff and jitter up to backoff_max_ms.
+ * Returns 0, CAIRN_EINVAL, CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_node_connect(cairn_node *n,
+                                                 const char *host_port);
+
+/* Stop keeping a link to "host:port" (closing it). 0 or CAIRN_ENOTFOUND. */
+CAIRN_API CAIRN_NODISCARD int cairn_node_disconnect(cairn_node *n,
+                                                    const char *host_port);
+
+/*
+ * Writes: as cairn_store_set/del/add/rm (now_ms 0: the system clock), then
+ * pushed to every link once durable. Return what the store call returns.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_node_set(cairn_node *n, const char *doc_id,
+                                             const char *field,
+                                             const cairn_value *v);
+CAIRN_API CAIRN_NODISCARD int cairn_node_del(cairn_node *n, const char *doc_id,
+                                             const char *field);
+CAIRN_API CAIRN_NODISCARD int cairn_node_add(cairn_node *n, const char *doc_id,
+                                             const char *field,
+                                             const cairn_value *elem);
+CAIRN_API CAIRN_NODISCARD int cairn_node_rm(cairn_node *n, const char *doc_id,
+                                            const char *field,
+                                            const cairn_value *elem);
+
+/*
+ * The store was written directly (cairn_store_* on the node's store, an
+ * import): push what it appended. Cheap; harmless when nothing is new.
+ */
+CAIRN_API void cairn_node_kick(cairn_node *n);
+
+/*
+ * Run fn(n, ud) on the loop's thread, soon. The one node call that any
+ * thread may make (a UI thread handing a write to the loop, say). Returns
+ * 0, or CAIRN_ENOMEM / CAIRN_EINVAL (the node is closing): then fn will
+ * not run. Posted functions still queued when the node closes run with n
+ * still valid, before `closed`.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_node_post(cairn_node *n,
+                                              void (*fn)(cairn_node *n,
+                                                         void *ud),
+                                              void *ud);
+
+/* This node's device id. */
+CAIRN_API void cairn_node_device_id(const cairn_node *n, cairn_device_id *out);
+
+/*
+ * The peers: links up or being dialled. Stores the count in *n; writes
+ * out[0..*n) if *n <= cap and returns 0, else writes nothing and returns
+ * CAIRN_ESPACE.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_node_peers(const cairn_node *n,
+                                               cairn_peer_status *out,
+                                               size_t cap, size_t *count);
+
+/*
+ * Close every link (a BYE on each, then the sockets), stop listening and
+ * dialling, persist every peer's progress, then call closed(ud) (may be
+ * NULL) from the loop and free the node. Run the loop until then; the
+ * store may then be closed.
+ */
+CAIRN_API void cairn_node_close(cairn_node *n, void (*closed)(void *ud),
+                                void *ud);
 
 #ifdef __cplusplus
 }
