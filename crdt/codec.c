@@ -451,6 +451,20 @@ int cairn_replica_digest(const cairn_replica *r,
 	return digest_of(&r->alloc, &r->docs, out);
 }
 
+int cairn_doc_digest(const cairn_doc *d, uint8_t out[CAIRN_DIGEST_BYTES])
+{
+	if (!d || !out)
+		return CAIRN_EINVAL;
+	/* A set of one: the digest of the document's state as
+	 * cairn_replica_doc_state() would encode it. */
+	cairn_doc *one = (cairn_doc *)(uintptr_t)d;
+	cairn__docset set;
+	memset(&set, 0, sizeof set);
+	set.docs = &one;
+	set.n = set.cap = 1;
+	return digest_of(d->owner ? &d->owner->alloc : NULL, &set, out);
+}
+
 /* ---- decoding -------------------------------------------------------------
  */
 

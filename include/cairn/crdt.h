@@ -558,6 +558,17 @@ cairn_delta_digest(const cairn_delta *d, uint8_t out[CAIRN_DIGEST_BYTES]);
 CAIRN_API CAIRN_NODISCARD int
 cairn_replica_digest(const cairn_replica *r, uint8_t out[CAIRN_DIGEST_BYTES]);
 
+/*
+ * The digest of one document's state: that of its cairn_replica_doc_state()
+ * encoding. Two replicas hold the same document state iff (up to BLAKE2b
+ * collisions) its digests are equal; the sync protocol compares them to
+ * find the documents that differ. An empty document (no content, no
+ * history) has the digest of an empty state. 0, CAIRN_EINVAL (NULL) or
+ * CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_doc_digest(const cairn_doc *d,
+                                               uint8_t out[CAIRN_DIGEST_BYTES]);
+
 #ifdef __cplusplus
 }
 #endif

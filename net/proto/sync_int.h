@@ -108,7 +108,12 @@ typedef struct cairn__sync_config {
 	                             go as FRAG pieces (1 MiB - 64) */
 	uint64_t max_message;     /* largest reassembled message (256 MiB) */
 	uint32_t recon_leaf;      /* tree nodes up to this many documents
-	                             are listed, not split (16) */
+	                             are listed, not split (16, at most 64) */
+	uint64_t max_skew_ms;     /* a HELLO clock further ahead is refused
+	                             (CAIRN_DEFAULT_MAX_SKEW_MS; deltas are
+	                             checked by the replica's own limit) */
+	uint32_t retry_ms;        /* re-ask after this long without an
+	                             answer: a PULL, a reconciliation (5,000) */
 	bool send_durable_only;   /* stream only durable records (true) */
 } cairn__sync_config;
 
@@ -134,10 +139,16 @@ void cairn__sync_detach(cairn__sync *s, cairn__peer *p);
 
 /*
  * One plaintext message received on p's link. Returns 0; or a negative
- * cairn_err when the link must close: the engine queues a BYE saying why
- * (send what cairn__sync_next() still gives, then close), and
- * cairn__sync_peer_error() describes it. A BYE from the peer returns
- * CAIRN_ENOTFOUND... see cairn__sync_peer_error() for its text.
+ * cairn_err when the link must close, and cairn__sync_peer_error() says
+ * why. For a fault found here (a malformed message, a clock too far
+ * ahead, a store failure) the engine has queued a BYE: send what
+ * cairn__sync_next() still gives, then close. For a BYE from the peer
+ * nothing is queued; the code tells what the peer said: CAIRN_EAGAIN (a
+ * normal close: redial later), CAIRN_ECLOCK_SKEW, CAIRN_EPOLICY (not
+ * allowed), CAIRN_EVERSION, CAIRN_EIO (anything else).
+ * After a recv, records may have been appended to the store (joins):
+ * every other link has something new to send, and under GROUP commit they
+ * leave once durable.
  */
 int cairn__sync_recv(cairn__sync *s, cairn__peer *p, const uint8_t *msg,
                      size_t len, uint64_t now_ms);
