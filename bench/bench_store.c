@@ -24,6 +24,10 @@
  * store is measured in a child process, so nothing else of this program
  * counts.
  *
+ * Reading the log back: the N records of that store's log read through a
+ * cursor (cairn_store_cursor_open), as the sync protocol streams a log to
+ * a peer: MB of log per second (the file is in the page cache).
+ *
  * Public headers only (DESIGN.md section 9), and libuv.
  */
 #define _GNU_SOURCE
@@ -193,6 +197,33 @@ static double durable_writes(size_t writers)
 	return (double)g.acked / t;
 }
 
+/* ---- reading the log back ----------------------------------------------- */
+
+/* Read the whole log of s through a cursor; MB (2^20 bytes) per second. */
+static double cursor_read(cairn_store *s, size_t expect)
+{
+	double t = now_s();
+	cairn_log_cursor *c;
+	CHECK(cairn_store_cursor_open(s, 1, &c));
+	uint64_t seq;
+	const uint8_t *delta;
+	size_t len, n = 0, bytes = 0;
+	int rc;
+	while ((rc = cairn_store_cursor_next(c, &seq, &delta, &len)) == 0) {
+		n++;
+		bytes += len;
+	}
+	t = now_s() - t;
+	if (rc != CAIRN_EAGAIN)
+		die(__LINE__, "cairn_store_cursor_next", rc);
+	if (n != expect)
+		die(__LINE__, "the cursor's record count", -1);
+	cairn_store_cursor_close(c);
+	fprintf(stderr, "  %zu records, %zu bytes of deltas, %.3f s\n", n,
+	        bytes, t);
+	return (double)cairn_store_log_bytes(s) / (1 << 20) / t;
+}
+
 /* ---- opening a large store ---------------------------------------------- */
 
 static long rss_kb(void)
@@ -248,6 +279,8 @@ static void bench_open(void)
 	write_n(s, cfg.n);
 	t = now_s() - t;
 	emit("writes_per_s_nofsync", (double)cfg.n / t, "writes/s");
+	fprintf(stderr, "reading its log back through a cursor...\n");
+	emit("cursor_read_mb_per_s", cursor_read(s, cfg.n), "MB/s");
 	CHECK(cairn_store_close(s));
 
 	double took, rss;

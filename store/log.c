@@ -62,6 +62,14 @@ void cairn__rec_frame(uint8_t *buf, uint8_t type, uint64_t seq, uint32_t len)
 	cairn__put_u32(buf + CAIRN__REC_HEAD + len, crc);
 }
 
+bool cairn__log_header_ok(const uint8_t head[CAIRN__LOG_HEADER],
+                          uint64_t first_seq)
+{
+	return memcmp(head, log_magic, 8) == 0 &&
+	       cairn__get_u64(head + 8) == first_seq &&
+	       cairn__crc32c(0, head, 16) == cairn__get_u32(head + 16);
+}
+
 int cairn__log_create(cairn__dir *d, uint64_t first_seq, int *file)
 {
 	char name[21], path[512];
@@ -161,10 +169,9 @@ static int record_at(reader *r, uint64_t off, uint32_t max_record,
 	uint32_t len = cairn__get_u32(h);
 	uint8_t type = h[4];
 	uint64_t seq = cairn__get_u64(h + 8);
-	if (len > max_record ||
+	if (!cairn__rec_head_ok(h, max_record) ||
 	    (uint64_t)len + CAIRN__REC_HEAD + CAIRN__REC_TAIL > r->size - off ||
-	    (type != CAIRN__REC_DELTA && type != CAIRN__REC_PEER) || h[5] ||
-	    h[6] || h[7] || seq <= after)
+	    seq <= after)
 		return 0;
 	const uint8_t *p;
 	size_t whole = CAIRN__REC_HEAD + (size_t)len + CAIRN__REC_TAIL;
@@ -178,6 +185,7 @@ static int record_at(reader *r, uint64_t off, uint32_t max_record,
 	rec->seq = seq;
 	rec->payload = p + CAIRN__REC_HEAD;
 	rec->len = len;
+	rec->off = off;
 	*ok = true;
 	return 0;
 }
@@ -214,8 +222,7 @@ int cairn__log_scan(cairn__dir *d, const char *name, uint32_t max_record,
 	rc = reader_need(&r, 0, CAIRN__LOG_HEADER, &h);
 	if (rc)
 		goto done;
-	if (memcmp(h, log_magic, 8) != 0 || cairn__get_u64(h + 8) != named ||
-	    cairn__crc32c(0, h, 16) != cairn__get_u32(h + 16)) {
+	if (!cairn__log_header_ok(h, named)) {
 		cairn__report(d, name, "%s/%s: bad log header", d->path, name);
 		if (d->report)
 			d->report->offset = 0;

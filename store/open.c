@@ -17,6 +17,23 @@ static const char meta_magic[8] = {'c', 'a', 'i', 'r', 'n', 'm', 't', '1'};
 
 #define META_VERSION 1u
 
+/* cairn_store_config as it was before retain_log_bytes (cairn 0.1): a
+ * program built against that header passes this size. */
+typedef struct config_v1 {
+	cairn_replica_config replica;
+	cairn_sync_policy sync;
+	uint32_t group_window_ms;
+	uint32_t history_depth;
+	uint32_t max_record_bytes;
+	uint64_t compact_log_bytes;
+	bool create;
+	const cairn_vfs *vfs;
+} config_v1;
+
+_Static_assert(sizeof(config_v1) ==
+                       offsetof(cairn_store_config, retain_log_bytes),
+               "the old config is the new one's prefix");
+
 /* ---- open and recovery -------------------------------------------------- */
 
 typedef struct replay {
@@ -88,6 +105,13 @@ static int corrupt_at(cairn__dir *d, uint64_t first, uint64_t offset,
 	return CAIRN_ECORRUPT;
 }
 
+/* What the walk found in one log file. */
+typedef struct walked_file {
+	cairn__seg seg; /* first; end: just past the last good record; marks */
+	uint64_t last;  /* its last good record */
+	bool read;      /* it was read (it is not wholly before the snapshot) */
+} walked_file;
+
 /*
  * What the log files after the snapshot hold, as recovery and repair both
  * need it: the good records (each passed to fn), where the first damage
@@ -95,14 +119,44 @@ static int corrupt_at(cairn__dir *d, uint64_t first, uint64_t offset,
  */
 typedef struct log_walk {
 	cairn__log_list l;
-	uint32_t cut_file; /* the damaged file's index (l.n: no damage) */
-	uint64_t cut_at;   /* offset of the damage in it (0: all of it) */
-	const char *why;   /* what is wrong there */
-	uint64_t last_seq; /* the last good record (>= the snapshot's) */
-	bool append_ok;    /* the last file can take more records */
+	walked_file *files; /* one per file of l */
+	uint32_t cut_file;  /* the damaged file's index (l.n: no damage) */
+	uint64_t cut_at;    /* offset of the damage in it (0: all of it) */
+	const char *why;    /* what is wrong there */
+	uint64_t last_seq;  /* the last good record (>= the snapshot's) */
+	bool append_ok;     /* the last file can take more records */
 	uint64_t append_first, append_end;
 	uint64_t torn_bytes; /* bytes of a torn tail after append_end */
 } log_walk;
+
+/* Index the records of a file as they go by, for cursors. */
+typedef struct walk_fn {
+	cairn__rec_fn fn;
+	void *ud;
+	const cairn_allocator *a;
+	cairn__seg *seg;
+} walk_fn;
+
+static int walk_record(void *ud, const cairn__rec *rec)
+{
+	walk_fn *wf = ud;
+	int rc = wf->fn ? wf->fn(wf->ud, rec) : 0;
+	if (!rc)
+		cairn__seg_mark(wf->a, wf->seg, rec->seq, rec->off);
+	return rc;
+}
+
+static void walk_free(cairn__dir *d, log_walk *w)
+{
+	for (uint32_t i = 0; w->files && i < w->l.n; i++)
+		cairn__free(&d->alloc, w->files[i].seg.marks,
+		            (size_t)w->files[i].seg.capmarks *
+		                    sizeof *w->files[i].seg.marks);
+	if (w->files)
+		cairn__free(&d->alloc, w->files,
+		            (size_t)w->l.n * sizeof *w->files);
+	cairn__log_list_free(d, &w->l);
+}
 
 static int walk_logs(cairn__dir *d, uint64_t snap_seq, uint32_t max_record,
                      cairn__rec_fn fn, void *ud, log_walk *w)
@@ -112,6 +166,13 @@ static int walk_logs(cairn__dir *d, uint64_t snap_seq, uint32_t max_record,
 	if (rc)
 		return rc;
 	const cairn__log_list *l = &w->l;
+	if (l->n) {
+		w->files = cairn__alloc(&d->alloc,
+		                        (size_t)l->n * sizeof *w->files);
+		if (!w->files)
+			return CAIRN_ENOMEM;
+		memset(w->files, 0, (size_t)l->n * sizeof *w->files);
+	}
 	w->cut_file = l->n;
 	w->last_seq = snap_seq;
 	bool have_prev = false;
@@ -119,6 +180,7 @@ static int walk_logs(cairn__dir *d, uint64_t snap_seq, uint32_t max_record,
 		bool last = i + 1 == l->n;
 		char name[21];
 		cairn__log_name(l->first[i], name);
+		w->files[i].seg.first = l->first[i];
 		/* Files wholly before the snapshot are skipped unread. */
 		if (!last && l->first[i + 1] <= snap_seq + 1)
 			continue;
@@ -129,7 +191,13 @@ static int walk_logs(cairn__dir *d, uint64_t snap_seq, uint32_t max_record,
 			return 0;
 		}
 		cairn__scan sc;
-		rc = cairn__log_scan(d, name, max_record, fn, ud, &sc);
+		walk_fn wf = {fn, ud, &d->alloc, &w->files[i].seg};
+		rc = cairn__log_scan(d, name, max_record, walk_record, &wf,
+		                     &sc);
+		w->files[i].read = true;
+		w->files[i].last = sc.last_seq;
+		w->files[i].seg.end =
+		        sc.size >= CAIRN__LOG_HEADER ? sc.good_end : 0;
 		if (rc == CAIRN_ECORRUPT && sc.refused) {
 			w->cut_file = i;
 			w->cut_at = sc.bad_offset;
@@ -169,8 +237,114 @@ static int walk_logs(cairn__dir *d, uint64_t snap_seq, uint32_t max_record,
 	return 0;
 }
 
-/* Replay the log files after the snapshot and open the last one for
- * appending. */
+/* A retained log file (one the snapshot holds): its size, if its header
+ * is good. 0, CAIRN_ECORRUPT (bad, short or missing), or an I/O error. */
+static int retained_check(cairn__dir *d, uint64_t first, uint64_t *size)
+{
+	char name[21], path[512];
+	cairn__log_name(first, name);
+	if (cairn__join_path(d, name, path, sizeof path))
+		return CAIRN_ETOOBIG;
+	int f;
+	int e = d->vfs->open(d->vfs->ud, path, CAIRN_VFS_READ, 0, &f);
+	if (e)
+		return e == -ENOENT ? CAIRN_ECORRUPT
+		                    : cairn__os_err(d, e, "open", name);
+	uint8_t head[CAIRN__LOG_HEADER];
+	int rc = 0;
+	if ((e = d->vfs->size(d->vfs->ud, f, size)) != 0)
+		rc = cairn__os_err(d, e, "stat", name);
+	else if (*size < CAIRN__LOG_HEADER)
+		rc = CAIRN_ECORRUPT;
+	if (!rc)
+		rc = cairn__read_all(d, f, 0, head, sizeof head, name);
+	if (!rc && !cairn__log_header_ok(head, first))
+		rc = CAIRN_ECORRUPT;
+	(void)d->vfs->close(d->vfs->ud, f);
+	return rc;
+}
+
+/*
+ * The log files cursors can read, from what the walk found: the file
+ * appended to; before it, the files the walk read, each of which must end
+ * just before the next one starts; before those, the retained files,
+ * wholly before the snapshot, newest first, while their headers check and
+ * they fit in retain_log_bytes (their records are not read here: a cursor
+ * that finds damage in one stops there, see cursor.c). The other log files
+ * hold nothing the snapshot lacks and nothing a cursor can reach: they
+ * are deleted -- unless reading a retained file failed, which may pass.
+ * A retained file that is damaged or missing never stops the open.
+ */
+static int segs_build(cairn_store *s, log_walk *w)
+{
+	cairn__dir *d = &s->dir;
+	const cairn__log_list *l = &w->l;
+	int rc = cairn__segs_reserve(s, l->n + 1);
+	if (rc)
+		return rc;
+	/* Retained files are a convenience: their trouble goes unreported. */
+	cairn_store_report *report = d->report;
+	d->report = NULL;
+	long top = (long)l->n - 1; /* the newest listed file not yet placed */
+	if (top >= 0 && l->first[top] == s->log_first) {
+		/* the file appended to, or a header cut short that
+		 * cairn__log_create has made again */
+		top--;
+	}
+	uint64_t front = s->log_first, room = s->cfg.retain_log_bytes;
+	bool io_trouble = false;
+	long i = top;
+	for (; i >= 0; i--) {
+		walked_file *f = &w->files[i];
+		if (f->read) {
+			if (f->seg.end < CAIRN__LOG_HEADER ||
+			    f->last + 1 != front)
+				break;
+		} else {
+			uint64_t size = 0;
+			int e = retained_check(d, l->first[i], &size);
+			if (e && e != CAIRN_ECORRUPT)
+				io_trouble = true;
+			if (e || size > room)
+				break;
+			room -= size;
+			f->seg.end = size;
+		}
+		front = l->first[i];
+	}
+	d->report = report;
+	/* The chain: files i + 1 .. top, then the one appended to. */
+	for (long j = i + 1; j <= top; j++) {
+		s->segs[s->nsegs++] = w->files[j].seg;
+		memset(&w->files[j].seg, 0, sizeof w->files[j].seg);
+	}
+	cairn__seg *cur = &s->segs[s->nsegs++];
+	memset(cur, 0, sizeof *cur);
+	cur->first = s->log_first;
+	if (w->append_ok) {
+		*cur = w->files[l->n - 1].seg;
+		memset(&w->files[l->n - 1].seg, 0, sizeof(cairn__seg));
+	}
+	/* The rest goes: each of them holds only records up to the
+	 * snapshot's (checked again here, as a last guard). */
+	for (long j = 0; j <= i && !io_trouble; j++) {
+		uint64_t next =
+		        j + 1 < (long)l->n ? l->first[j + 1] : s->log_first;
+		const walked_file *f = &w->files[j];
+		if (next > s->snap_seq + 1 &&
+		    !(f->read && (f->seg.end < CAIRN__LOG_HEADER ||
+		                  f->last <= s->snap_seq)))
+			continue;
+		char name[21], path[512];
+		cairn__log_name(l->first[j], name);
+		if (!cairn__join_path(d, name, path, sizeof path))
+			(void)d->vfs->unlink(d->vfs->ud, path);
+	}
+	return 0;
+}
+
+/* Replay the log files after the snapshot, open the last one for
+ * appending, and list the files cursors can read. */
 static int recover_log(cairn_store *s)
 {
 	cairn__dir *d = &s->dir;
@@ -184,9 +358,8 @@ static int recover_log(cairn_store *s)
 	cairn_delta_free(rp.tmp);
 	if (!rc && w.cut_file < w.l.n)
 		rc = corrupt_at(d, w.l.first[w.cut_file], w.cut_at, w.why);
-	cairn__log_list_free(d, &w.l);
 	if (rc)
-		return rc;
+		goto done;
 	if (s->open_report)
 		s->open_report->torn_bytes = w.torn_bytes;
 	s->last_seq = w.last_seq; /* never below the snapshot's */
@@ -194,13 +367,17 @@ static int recover_log(cairn_store *s)
 	if (w.append_ok) {
 		char name[21], path[512];
 		cairn__log_name(w.append_first, name);
-		if (cairn__join_path(d, name, path, sizeof path))
-			return CAIRN_ETOOBIG;
+		if (cairn__join_path(d, name, path, sizeof path)) {
+			rc = CAIRN_ETOOBIG;
+			goto done;
+		}
 		int e = d->vfs->open(d->vfs->ud, path,
 		                     CAIRN_VFS_READ | CAIRN_VFS_WRITE, 0,
 		                     &s->log_f);
-		if (e)
-			return cairn__os_err(d, e, "open", name);
+		if (e) {
+			rc = cairn__os_err(d, e, "open", name);
+			goto done;
+		}
 		s->log_first = w.append_first;
 		s->log_size = w.append_end;
 		/* Cut off a torn tail; then make sure what the file holds is
@@ -208,18 +385,23 @@ static int recover_log(cairn_store *s)
 		 * killed. */
 		if (w.torn_bytes && (e = d->vfs->truncate(d->vfs->ud, s->log_f,
 		                                          w.append_end)) != 0)
-			return cairn__os_err(d, e, "truncate", name);
-		if ((e = d->vfs->sync(d->vfs->ud, s->log_f, false)) != 0)
-			return cairn__os_err(d, e, "fsync", name);
+			rc = cairn__os_err(d, e, "truncate", name);
+		else if ((e = d->vfs->sync(d->vfs->ud, s->log_f, false)) != 0)
+			rc = cairn__os_err(d, e, "fsync", name);
 	} else {
 		rc = cairn__log_create(d, s->last_seq + 1, &s->log_f);
-		if (rc)
-			return rc;
-		s->log_first = s->last_seq + 1;
-		s->log_size = CAIRN__LOG_HEADER;
+		if (!rc) {
+			s->log_first = s->last_seq + 1;
+			s->log_size = CAIRN__LOG_HEADER;
+		}
 	}
-	s->durable_seq = s->last_seq;
-	return 0;
+	if (!rc) {
+		s->durable_seq = s->last_seq;
+		rc = segs_build(s, &w);
+	}
+done:
+	walk_free(d, &w);
+	return rc;
 }
 
 /* Take the directory's lock, or say who holds it. */
@@ -336,6 +518,7 @@ static int meta_write(cairn__dir *d, cairn_replica_id id)
 void cairn__store_release(cairn_store *s)
 {
 	const cairn_vfs *v = s->dir.vfs;
+	cairn__segs_release(s);
 	if (s->log_f >= 0)
 		(void)v->close(v->ud, s->log_f);
 	if (s->lock_f >= 0)
@@ -361,8 +544,16 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 {
 	if (!dir || !cfg || !out)
 		return CAIRN_EINVAL;
-	if (cfg_size != sizeof *cfg)
+	/* A config from before retain_log_bytes: the fields it has, and the
+	 * default for the rest. Only cfg_size bytes of it may be read. */
+	cairn_store_config full;
+	if (cfg_size == sizeof(config_v1)) {
+		cairn_store_config_init(&full);
+		memcpy(&full, cfg, sizeof(config_v1));
+		cfg = &full;
+	} else if (cfg_size != sizeof *cfg) {
 		return CAIRN_EVERSION;
+	}
 	if (cfg->sync > CAIRN_SYNC_NONE || cfg->max_record_bytes < 1024 ||
 	    cfg->history_depth > 255)
 		return CAIRN_EINVAL;
@@ -448,7 +639,6 @@ int cairn_store_open_(const char *dir, const cairn_store_config *cfg,
 		rc = recover_log(s);
 	if (rc)
 		goto fail;
-	cairn__drop_covered_logs(d, s->snap_seq, s->log_first);
 	s->open_report = NULL;
 	d->report = NULL;
 	*out = s;
@@ -512,6 +702,7 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 	 * damaged record is cut off with everything after it; a damaged or
 	 * unreachable file goes whole, and so does every later file. */
 	log_walk w;
+	memset(&w, 0, sizeof w);
 	validate v = {snap_seq, NULL, {0, 0, 0, 0}};
 	cairn_limits_init(&v.lim);
 	v.lim.max_value_bytes = CAIRN_MAX_VALUE_LIMIT;
@@ -569,7 +760,7 @@ int cairn_store_repair(const char *dir, const cairn_vfs *vfs,
 			cairn__report(&d, NULL, "%s: nothing to repair",
 			              d.path);
 	}
-	cairn__log_list_free(&d, &w.l);
+	walk_free(&d, &w);
 done:
 	(void)d.vfs->close(d.vfs->ud, lock_f);
 	return rc;

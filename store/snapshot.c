@@ -1,6 +1,7 @@
 /*
  * snapshot.c -- snapshots and compaction: the state, history and peer
- * marks written whole, and the log files they make unnecessary dropped.
+ * marks written whole, and the log files they make unnecessary dropped,
+ * but for those kept for cursors (cairn__log_retain, cursor.c).
  * docs/STORAGE.md gives the layout and the order of the steps.
  */
 #include <errno.h>
@@ -308,26 +309,6 @@ void cairn__log_list_free(cairn__dir *d, cairn__log_list *l)
 	cairn__free(&d->alloc, l->first, (size_t)l->cap * sizeof *l->first);
 }
 
-/* Unlink log files the snapshot covers: those followed by a file that
- * starts at or before the record after the snapshot. Best effort: a file
- * left behind is skipped on the next open. */
-void cairn__drop_covered_logs(cairn__dir *d, uint64_t snap_seq,
-                              uint64_t keep_first)
-{
-	cairn__log_list l;
-	if (cairn__list_logs(d, &l))
-		return;
-	for (uint32_t i = 0; i + 1 < l.n; i++) {
-		if (l.first[i + 1] > snap_seq + 1 || l.first[i] == keep_first)
-			continue;
-		char name[21], path[512];
-		cairn__log_name(l.first[i], name);
-		if (!cairn__join_path(d, name, path, sizeof path))
-			(void)d->vfs->unlink(d->vfs->ud, path);
-	}
-	cairn__log_list_free(d, &l);
-}
-
 /* Remove a log file that was being created and failed, durably. */
 static int log_abandon(cairn__dir *d, uint64_t first_seq)
 {
@@ -349,7 +330,11 @@ int cairn_store_compact(cairn_store *s)
 		return CAIRN_EINVAL;
 	if (s->poisoned)
 		return CAIRN_EPOISONED;
-	int rc = cairn__flush_pending(s);
+	/* Room for the new log's segment first: nothing may fail once the
+	 * file is made. */
+	int rc = cairn__segs_reserve(s, 1);
+	if (!rc)
+		rc = cairn__flush_pending(s);
 	if (!rc && s->cfg.sync != CAIRN_SYNC_NONE)
 		rc = cairn__log_sync(s);
 	if (!rc)
@@ -367,6 +352,11 @@ int cairn_store_compact(cairn_store *s)
 		int f;
 		if (cairn__log_create(&s->dir, s->last_seq + 1, &f) == 0) {
 			(void)s->dir.vfs->close(s->dir.vfs->ud, s->log_f);
+			s->segs[s->nsegs - 1].end = s->log_size;
+			cairn__seg *g = &s->segs[s->nsegs++];
+			memset(g, 0, sizeof *g);
+			g->first = s->last_seq + 1;
+			g->end = CAIRN__LOG_HEADER;
 			s->log_f = f;
 			s->log_first = s->last_seq + 1;
 			s->log_size = CAIRN__LOG_HEADER;
@@ -374,7 +364,9 @@ int cairn_store_compact(cairn_store *s)
 			return cairn__poison(s, rc);
 		}
 	}
-	cairn__drop_covered_logs(&s->dir, s->snap_seq, s->log_first);
+	/* The old files the snapshot now holds: the newest are kept for
+	 * cursors, within retain_log_bytes; the others go. */
+	cairn__log_retain(s);
 	return 0;
 }
 

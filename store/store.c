@@ -10,7 +10,8 @@
  *                        with the sequence number of the last record it
  *                        folds in;
  *   log-<first seq>      the log files, records numbered 1, 2, 3, ... across
- *                        files;
+ *                        files; those the snapshot holds are kept within
+ *                        retain_log_bytes, for cursors (cursor.c);
  *   secret-<name>        small files of mode 0600.
  * docs/STORAGE.md describes the formats byte by byte.
  *
@@ -48,6 +49,7 @@ void cairn_store_config_init(cairn_store_config *cfg)
 	cfg->max_record_bytes = CAIRN_STORE_DEFAULT_MAX_RECORD;
 	cfg->compact_log_bytes = CAIRN_STORE_DEFAULT_COMPACT_BYTES;
 	cfg->create = true;
+	cfg->retain_log_bytes = CAIRN_STORE_DEFAULT_RETAIN_BYTES;
 }
 
 /* The limits for decoding the store's own files: they were checksummed,
@@ -113,8 +115,12 @@ int cairn__append_record(cairn_store *s, uint8_t type)
 			cairn__poison(s, 0);
 		return rc;
 	}
+	uint64_t at = s->log_size;
 	s->log_size += s->rec.len;
 	s->last_seq++;
+	if (s->nsegs)
+		cairn__seg_mark(&s->dir.alloc, &s->segs[s->nsegs - 1],
+		                s->last_seq, at);
 	if (s->cfg.sync == CAIRN_SYNC_NONE)
 		s->durable_seq = s->last_seq;
 	return 0;

@@ -118,7 +118,7 @@ int cairn__small_read(cairn__dir *d, const char *name, const char magic[8],
 #define CAIRN__REC_TAIL 4u
 
 enum cairn__rec_type {
-	CAIRN__REC_DELTA = 1, /* u64 clock | encoded delta */
+	CAIRN__REC_DELTA = 1, /* a delta in the canonical encoding */
 	CAIRN__REC_PEER = 2,  /* 32-byte peer id | u64 mark */
 };
 
@@ -128,7 +128,17 @@ typedef struct cairn__rec {
 	uint64_t seq;
 	const uint8_t *payload;
 	uint32_t len;
+	uint64_t off; /* where the record starts in its file */
 } cairn__rec;
+
+/* Is this record head (CAIRN__REC_HEAD bytes) one the store could have
+ * written: known type, zero padding, length within max_record? */
+static inline bool cairn__rec_head_ok(const uint8_t *h, uint32_t max_record)
+{
+	return cairn__get_u32(h) <= max_record &&
+	       (h[4] == CAIRN__REC_DELTA || h[4] == CAIRN__REC_PEER) && !h[5] &&
+	       !h[6] && !h[7];
+}
 
 typedef int (*cairn__rec_fn)(void *ud, const cairn__rec *rec);
 
@@ -166,6 +176,46 @@ int cairn__log_create(cairn__dir *d, uint64_t first_seq, int *file);
 /* Frame a record into buf (CAIRN__REC_HEAD + len + CAIRN__REC_TAIL bytes;
  * the payload must already sit at buf + CAIRN__REC_HEAD). */
 void cairn__rec_frame(uint8_t *buf, uint8_t type, uint64_t seq, uint32_t len);
+
+/* Is this a good log header for a file whose first record is first_seq? */
+bool cairn__log_header_ok(const uint8_t head[CAIRN__LOG_HEADER],
+                          uint64_t first_seq);
+
+/* ---- the log files cursors read (cursor.c) ------------------------------ */
+
+/*
+ * The store keeps the list of log files a cursor can read, oldest first,
+ * as "segments": the last is the file being appended to (its end is
+ * s->log_size); each one before it holds the records from its first
+ * sequence number up to the next one's, in `end` bytes. The files wholly
+ * before the snapshot's sequence number are the *retained* ones
+ * (cfg.retain_log_bytes).
+ *
+ * Each segment has a sparse index of where records start, a mark at least
+ * every CAIRN__MARK_EVERY bytes, so that a cursor opened in the middle of
+ * a large file reads from the nearest mark instead of from the top. Marks
+ * are a hint: they are added in order of offset (by appends, recovery and
+ * cursors passing by), and a mark that cannot be stored (no memory) is
+ * simply not there.
+ */
+typedef struct cairn__mark {
+	uint64_t seq; /* a record's sequence number */
+	uint64_t off; /* where it starts in the file */
+} cairn__mark;
+
+#define CAIRN__MARK_EVERY ((uint64_t)128 << 10)
+
+typedef struct cairn__seg {
+	uint64_t first;     /* its first sequence number: the file's name */
+	uint64_t end;       /* its size (not kept up for the last one) */
+	cairn__mark *marks; /* ordered by offset (and sequence number) */
+	uint32_t nmarks, capmarks;
+} cairn__seg;
+
+/* Mark (seq, off) in g if it is at least CAIRN__MARK_EVERY past the last
+ * mark (or the header). Never fails: a mark is a hint. */
+void cairn__seg_mark(const cairn_allocator *a, cairn__seg *g, uint64_t seq,
+                     uint64_t off);
 
 /* ---- history (history.c) ------------------------------------------------ */
 
@@ -239,6 +289,10 @@ struct cairn_store {
 	cairn_value *live;
 	cairn_stamp *live_st;
 	size_t caplive;
+	/* the log files cursors can read (cursor.c); the last is log_first */
+	cairn__seg *segs;
+	uint32_t nsegs, capsegs;
+	cairn_log_cursor *cursors; /* the open cursors, a list */
 };
 
 /* store.c */
@@ -277,8 +331,17 @@ typedef struct cairn__log_list {
 
 int cairn__list_logs(cairn__dir *d, cairn__log_list *l);
 void cairn__log_list_free(cairn__dir *d, cairn__log_list *l);
-void cairn__drop_covered_logs(cairn__dir *d, uint64_t snap_seq,
-                              uint64_t keep_first);
+
+/* cursor.c: the segments (see above) */
+/* Room for `extra` more segments. 0 or CAIRN_ENOMEM. */
+int cairn__segs_reserve(cairn_store *s, uint32_t extra);
+/* Drop the n oldest segments: cursors in them lose their file, which is
+ * deleted (best effort: a file left behind goes at the next open). */
+void cairn__segs_drop(cairn_store *s, uint32_t n);
+/* Drop the retained segments beyond cfg.retain_log_bytes. */
+void cairn__log_retain(cairn_store *s);
+/* Detach the open cursors and free the segments (closing the store). */
+void cairn__segs_release(cairn_store *s);
 
 /* open.c */
 void cairn__store_release(cairn_store *s);

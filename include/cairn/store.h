@@ -11,7 +11,8 @@
  *
  * THREAD SAFETY: a store is used by one thread at a time, with one
  * exception: cairn_store_sync_run() may run on another thread (libuv's pool,
- * say) while the owning thread keeps writing; see "Group commit".
+ * say) while the owning thread keeps writing; see "Group commit". A
+ * store's log cursors are used on its owning thread too.
  * Distinct stores are independent. One process holds a store directory at
  * a time (a lock file); a second open gets CAIRN_EBUSY.
  *
@@ -127,6 +128,7 @@ typedef enum cairn_sync_policy {
 #define CAIRN_STORE_DEFAULT_HISTORY 16
 #define CAIRN_STORE_DEFAULT_MAX_RECORD (UINT32_C(64) << 20)
 #define CAIRN_STORE_DEFAULT_COMPACT_BYTES (UINT64_C(64) << 20)
+#define CAIRN_STORE_DEFAULT_RETAIN_BYTES (UINT64_C(64) << 20)
 
 typedef struct cairn_store_config {
 	/* The replica: its id, source priority, limits, allocator. The id
@@ -147,6 +149,15 @@ typedef struct cairn_store_config {
 	bool create;                /* make the directory and an empty store
 	                               if there is none; default true */
 	const cairn_vfs *vfs;       /* default cairn_vfs_posix() */
+	/* Log files a compaction has folded into the snapshot are kept, the
+	 * newest first, as long as together they stay within this many
+	 * bytes, so that a cursor (cairn_store_cursor_open) can still start
+	 * before the snapshot: a peer that was away for a while catches up
+	 * from the log. 0 keeps none. Default
+	 * CAIRN_STORE_DEFAULT_RETAIN_BYTES (64 MiB). A config of the size
+	 * this struct had before this field (cairn 0.1) is accepted by
+	 * cairn_store_open_() and gets the default. */
+	uint64_t retain_log_bytes;
 } cairn_store_config;
 
 /* Fill *cfg with the defaults (replica id 0: the caller must set one). */
@@ -170,7 +181,11 @@ typedef struct cairn_store_report {
 /*
  * Open the store in directory `dir`, recovering its replica: the snapshot,
  * then the log records after it, in order. A torn tail (a record cut short
- * by a crash, which cannot have been reported durable) is truncated.
+ * by a crash, which cannot have been reported durable) is truncated. Log
+ * files the snapshot already holds are not replayed: those within
+ * cfg.retain_log_bytes are kept for cursors (a damaged or missing one
+ * only shortens what cursors can read, and never stops the open), the
+ * others are deleted.
  * Use the cairn_store_open() macro (it passes the config's size).
  * `report` may be NULL.
  * Returns 0 and stores the handle in *out, or:
@@ -183,6 +198,8 @@ typedef struct cairn_store_report {
  *   CAIRN_EINVAL     the directory belongs to another replica id, or a bad
  *                    config; CAIRN_EVERSION (config size or an unknown file
  *                    format); CAIRN_EIO, CAIRN_EFULL, CAIRN_ENOMEM.
+ * cfg_size is sizeof(cairn_store_config), or the size of the struct
+ * before retain_log_bytes was added (that field then gets its default).
  */
 CAIRN_API CAIRN_NODISCARD int cairn_store_open_(const char *dir,
                                                 const cairn_store_config *cfg,
@@ -211,7 +228,8 @@ CAIRN_API CAIRN_NODISCARD int cairn_store_repair(const char *dir,
  * Returns 0; the fsync's error or that of appending held writes (then the
  * writes since the last durable point may be lost); CAIRN_EPOISONED if an
  * fsync failed earlier and some writes never became durable. NULL is a
- * no-op returning 0. No sync job may be running.
+ * no-op returning 0. No sync job may be running. Cursors still open are
+ * detached (cairn_store_cursor_close() remains to be called on them).
  */
 CAIRN_API int cairn_store_close(cairn_store *s);
 
@@ -334,8 +352,9 @@ CAIRN_API uint32_t cairn_store_group_window(const cairn_store *s);
 
 /*
  * Fold the log into a new snapshot: write it (tmp, fsync, rename, fsync of
- * the directory), start a new log, drop the old one. Runs on its own when
- * the log passes compact_log_bytes (inside the write that crosses it).
+ * the directory), start a new log, and drop the old log files but the
+ * newest that fit in retain_log_bytes (kept for cursors). Runs on its own
+ * when the log passes compact_log_bytes (inside the write that crosses it).
  * Everything appended before is durable afterwards. Returns 0,
  * CAIRN_EPOISONED, CAIRN_EIO, CAIRN_EFULL (the old snapshot and log stay in
  * force), CAIRN_ENOMEM, CAIRN_EINVAL while a sync job runs.
@@ -345,6 +364,125 @@ CAIRN_API CAIRN_NODISCARD int cairn_store_compact(cairn_store *s);
 /* Bytes in the current log and in the snapshot. */
 CAIRN_API uint64_t cairn_store_log_bytes(const cairn_store *s);
 CAIRN_API uint64_t cairn_store_snapshot_bytes(const cairn_store *s);
+
+/* ------------------------------------------------------------------------ */
+/* Reading the log back: cursors                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every record the store appends gets the next sequence number (1, 2, 3,
+ * ...; cairn_store_last_seq() is the last). A cursor reads the *delta*
+ * records back in that order, from a given sequence number on: what the
+ * sync protocol streams to a peer that has acknowledged everything before
+ * it. Each delta is the canonical encoding (docs/ENCODING.md) of what the
+ * write or join logged, exactly the bytes the store wrote and checksummed:
+ * ready to send as they are, and to decode with cairn_delta_decode().
+ * Records of other kinds (peer marks) are skipped, but they have sequence
+ * numbers too, so the numbers a cursor delivers may jump: use
+ * cairn_store_cursor_pos() to say how far a peer has been served.
+ *
+ * What a cursor can reach: the log files after the snapshot, and the
+ * older files compaction keeps within cfg.retain_log_bytes (the newest
+ * first). cairn_store_log_first() is where that begins. A cursor delivers
+ * only appended records (sequence numbers up to cairn_store_last_seq()),
+ * durable or not; a write the store holds because its append failed
+ * (CAIRN_EFULL, CAIRN_EIO) is delivered once it is appended (within the
+ * record of the write or sync that appends it).
+ *
+ * A cursor keeps its file open and its place in it: each call reads on
+ * from there, through the store's VFS, with a buffer of at most 64 KiB
+ * (larger only for a record that does not fit, up to max_record_bytes,
+ * and given back on the next call; none while the cursor has caught up).
+ * Writes, syncs and compactions may come between its calls, and several
+ * cursors may be open at once (one per peer link, say). A compaction that
+ * drops a file a cursor still has to read (the file fell out of the
+ * retention) makes that cursor's next call return CAIRN_ENOTFOUND.
+ *
+ * Damage. The files after the snapshot are checked when the store opens
+ * (see cairn_store_open). A retained file, one the snapshot already
+ * holds, is only checked for its header at open: damage inside it, or
+ * records missing between it and the next file, is found by the cursor
+ * that gets there, which returns CAIRN_ECORRUPT after delivering every
+ * good record before the damage. The store then stops offering that file
+ * and the older ones (cairn_store_log_first() moves past them, and they
+ * are deleted): nothing is lost, since the snapshot holds their records,
+ * but a peer that needs them must be brought up to date another way.
+ * Damage a cursor finds after the snapshot (the disk failing under a
+ * running store) is damage to durable data: the cursor returns
+ * CAIRN_ECORRUPT each time it gets there, and the next open refuses the
+ * store until it is repaired.
+ *
+ * THREAD SAFETY: cursors are used on the store's owning thread only,
+ * between its other calls (never from a thread running
+ * cairn_store_sync_run()).
+ */
+typedef struct cairn_log_cursor cairn_log_cursor;
+
+/*
+ * The lowest sequence number a cursor can start from: records before it
+ * are only in the snapshot. cairn_store_last_seq() + 1 when the log holds
+ * no record a cursor could read (a new store; after a compaction with
+ * retain_log_bytes 0 and no write since).
+ */
+CAIRN_API uint64_t cairn_store_log_first(const cairn_store *s);
+
+/*
+ * Open a cursor at the first record with a sequence number >= from_seq
+ * and store it in *out (owned by the caller: cairn_store_cursor_close()).
+ * from_seq == cairn_store_last_seq() + 1 is a cursor with nothing to read
+ * yet, which delivers the writes to come.
+ * Returns 0, or:
+ *   CAIRN_ENOTFOUND  from_seq < cairn_store_log_first(): the log no
+ *                    longer covers it; the caller must fall back (for a
+ *                    peer: per-document contexts or a snapshot). Also
+ *                    when a file it needs has gone missing;
+ *   CAIRN_EINVAL     from_seq is 0 or > cairn_store_last_seq() + 1, or a
+ *                    NULL argument;
+ *   CAIRN_ECORRUPT   the file holding from_seq is damaged (see "Damage");
+ *   CAIRN_ENOMEM, CAIRN_EIO.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_store_cursor_open(cairn_store *s,
+                                                      uint64_t from_seq,
+                                                      cairn_log_cursor **out);
+
+/*
+ * The next delta record: its sequence number in *seq, and in *delta and
+ * *len its payload, which stays valid until the next call on this cursor
+ * or its close. Records of other kinds are passed over.
+ * Returns 0, or:
+ *   CAIRN_EAGAIN     nothing more is appended now (the cursor's position
+ *                    is cairn_store_last_seq() + 1); call again after more
+ *                    writes to go on from here;
+ *   CAIRN_ENOTFOUND  the file the cursor needs was dropped (compaction
+ *                    past the retention) or is missing: this cursor is
+ *                    done, the caller must fall back;
+ *   CAIRN_ECORRUPT   a record fails its checksum or framing (see
+ *                    "Damage"); the cursor stays where it was;
+ *   CAIRN_EIO        a read failed (cairn_store_os_error() has the
+ *                    errno); the cursor stays where it was and a later
+ *                    call tries again;
+ *   CAIRN_ENOMEM     (likewise);
+ *   CAIRN_EINVAL     a NULL argument, or the store was closed.
+ * On an error *seq, *delta and *len are not set.
+ */
+CAIRN_API CAIRN_NODISCARD int cairn_store_cursor_next(cairn_log_cursor *c,
+                                                      uint64_t *seq,
+                                                      const uint8_t **delta,
+                                                      size_t *len);
+
+/*
+ * The sequence number the cursor reads next: every record before it has
+ * been delivered or passed over (a peer served through this cursor has
+ * been sent everything up to pos - 1). Set by open to from_seq.
+ */
+CAIRN_API uint64_t cairn_store_cursor_pos(const cairn_log_cursor *c);
+
+/*
+ * Close a cursor and free it. NULL is a no-op. A cursor may be closed
+ * after its store: cairn_store_close() detaches the cursors still open
+ * (their calls then return CAIRN_EINVAL), and they must still be closed.
+ */
+CAIRN_API void cairn_store_cursor_close(cairn_log_cursor *c);
 
 /* ------------------------------------------------------------------------ */
 /* History                                                                  */

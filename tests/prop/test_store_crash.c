@@ -12,6 +12,11 @@
  *                             CAIRN_ECORRUPT (which repair turns into an
  *                             exact prefix, or refuses for snapshot and
  *                             meta) or an exact prefix; never a wrong value.
+ *                             A flip in the log file the snapshot holds
+ *                             (kept for cursors) never stops the open; a
+ *                             cursor over it delivers only good records,
+ *                             then stops (CAIRN_ECORRUPT) and the store
+ *                             stops offering that file.
  *   S3 crash_every_sync_point a power loss (or kill) at every sync point
  *                             of a 100-operation workload, 3 seeds, each
  *                             crash mode: no acknowledged write lost, no
@@ -391,6 +396,62 @@ static void test_truncate_every_offset(void **state)
 static const uint8_t s2_secret[48] =
         "identity key bytes, forty-eight of them.....!";
 
+/*
+ * Read the log back with cursors: from cairn_store_log_first() on, every
+ * record must come in order and decode, up to the end or, only while in
+ * the retained file (before `after_snap`), a CAIRN_ECORRUPT, after which
+ * the store no longer offers that file. From after_snap on, the records
+ * after the snapshot, all of them.
+ */
+static void s2_cursors(cairn_store *s, uint64_t after_snap, const char *what)
+{
+	uint64_t first = cairn_store_log_first(s),
+	         last = cairn_store_last_seq(s);
+	cairn_delta *d;
+	OK(cairn_delta_new(NULL, &d));
+	cairn_limits lim;
+	cairn_limits_init(&lim);
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t from = pass == 0 ? first : after_snap;
+		if (from < cairn_store_log_first(s))
+			fail_msg("%s: the log does not reach %llu", what,
+			         (unsigned long long)from);
+		cairn_log_cursor *c;
+		int rc = cairn_store_cursor_open(s, from, &c);
+		if (rc == CAIRN_ECORRUPT && from < after_snap) {
+			assert_true(cairn_store_log_first(s) >= after_snap);
+			continue;
+		}
+		if (rc)
+			fail_msg("%s: cursor from %llu: %s", what,
+			         (unsigned long long)from, cairn_err_name(rc));
+		uint64_t seq, prev = from - 1;
+		const uint8_t *p;
+		size_t len;
+		while ((rc = cairn_store_cursor_next(c, &seq, &p, &len)) == 0) {
+			assert_true(seq > prev);
+			prev = seq;
+			cairn_delta_clear(d);
+			if (cairn_delta_decode(d, p, len, &lim) != 0)
+				fail_msg("%s: record %llu does not decode",
+				         what, (unsigned long long)seq);
+		}
+		if (rc == CAIRN_ECORRUPT && pass == 0 &&
+		    cairn_store_cursor_pos(c) < after_snap) {
+			assert_true(cairn_store_log_first(s) >= after_snap);
+		} else if (rc != CAIRN_EAGAIN) {
+			fail_msg("%s: cursor from %llu stopped at %llu: %s",
+			         what, (unsigned long long)from,
+			         (unsigned long long)cairn_store_cursor_pos(c),
+			         cairn_err_name(rc));
+		} else {
+			assert_int_equal(cairn_store_cursor_pos(c), last + 1);
+		}
+		cairn_store_cursor_close(c);
+	}
+	cairn_delta_free(d);
+}
+
 static void test_bit_flips(void **state)
 {
 	(void)state;
@@ -447,8 +508,12 @@ static void test_bit_flips(void **state)
 		              dk.f[i].len);
 		total_bits += dk.f[i].len * 8;
 	}
-	assert_int_equal(dk.n, 4); /* meta, snapshot, the log, the secret */
+	/* meta, snapshot, the log, the log the snapshot holds (kept for
+	 * cursors), the secret */
+	assert_int_equal(dk.n, 5);
 	assert_int_equal(disk_find(&dk, log_name)->len, end[TOTAL]);
+	const char *kept_name = "log-0000000000000001";
+	(void)disk_find(&dk, kept_name);
 
 	rng_seed(&r, seed);
 	unsigned counts[6] = {0}; /* opened, ECORRUPT repaired, refused */
@@ -469,6 +534,7 @@ static void test_bit_flips(void **state)
 		 * the log: j is dropped as a torn tail if it is the last
 		 * one, else the open refuses and repair keeps 1..j-1. */
 		bool in_log = strcmp(name, log_name) == 0;
+		bool in_kept = strcmp(name, kept_name) == 0;
 		bool in_secret = strncmp(name, "secret-", 7) == 0;
 		uint64_t j = 0; /* the damaged record, 0: the header */
 		if (in_log && byte >= 20)
@@ -493,6 +559,12 @@ static void test_bit_flips(void **state)
 			assert_int_equal(rep.torn_bytes, end[j] - end[j - 1]);
 			expect_seq = TOTAL - 1;
 			counts[0]++;
+		} else if (in_kept) {
+			/* the snapshot holds all of it: never refused */
+			if (rc)
+				fail_msg("%s: open: %s: %s", what,
+				         cairn_err_name(rc), rep.message);
+			counts[4]++;
 		} else if (in_log || !in_secret) {
 			if (rc != CAIRN_ECORRUPT)
 				fail_msg("%s: open returned %s, not "
@@ -565,13 +637,16 @@ static void test_bit_flips(void **state)
 		} else {
 			assert_int_equal(rc, CAIRN_ENOTFOUND);
 		}
+		/* Now and then (it reads the whole log): the cursors. */
+		if (in_kept || t % 16 == 0)
+			s2_cursors(s, S2_BEFORE + 1, what);
 		OK(cairn_store_close(s));
 		assert_int_equal(fault_vfs_open_handles(c), 0);
 		fault_vfs_free(c);
 	}
 	print_message("S2: %u torn tails, %u repaired, %u refused (meta, "
-	              "snapshot), %u secrets caught\n",
-	              counts[0], counts[1], counts[2], counts[3]);
+	              "snapshot), %u secrets caught, %u in the kept log\n",
+	              counts[0], counts[1], counts[2], counts[3], counts[4]);
 	disk_free(&dk);
 }
 

@@ -123,6 +123,7 @@ static void test_compaction(void **state)
 {
 	fixture *f = *state;
 	f->cfg.compact_log_bytes = 4096;
+	f->cfg.retain_log_bytes = 0; /* no old log kept for cursors */
 	open_store(f);
 	for (int i = 0; i < 400; i++) {
 		cairn_value v = cairn_value_int(i);
