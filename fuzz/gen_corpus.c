@@ -16,6 +16,14 @@
  * It also writes fuzz/corpus/fuzz_json/: exports of replicas made through
  * the public API (cairn_replica_export_json), single JSON values, and
  * hand-written inputs that each break one rule of docs/JSON.md.
+ *
+ * And the secure link's targets, from the fixed handshake of
+ * link_fixture.h (so every run writes the same bytes):
+ * fuzz/corpus/fuzz_frame/ (frame sequences sealed by the other side --
+ * messages, empty ones, rekeys, FINAL -- and the bad lengths, tampered,
+ * replayed and cut frames) and fuzz/corpus/fuzz_handshake/ (the real m1,
+ * m2, m3 for each role, alone, followed by frames, cut short, damaged,
+ * with bad length prefixes). Each starts with the target's mode byte.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -34,10 +42,11 @@
 #include "bytes_int.h"
 #include "cairn/store.h"
 #include "fault_vfs.h"
+#include "link_fixture.h"
 #include "store_int.h"
 
 static const char *root;
-static size_t written[4];
+static size_t written[6];
 
 static void die(const char *what)
 {
@@ -66,9 +75,9 @@ static void make_dir(const char *path)
 /* Write one seed to root/target/<hash>; which indexes `written`. */
 static void emit(int which, const void *data, size_t len)
 {
-	static const char *const targets[4] = {"fuzz_msgpack_check",
-	                                       "fuzz_delta_decode", "fuzz_json",
-	                                       "fuzz_store_recover"};
+	static const char *const targets[6] = {
+	        "fuzz_msgpack_check", "fuzz_delta_decode", "fuzz_json",
+	        "fuzz_store_recover", "fuzz_frame",        "fuzz_handshake"};
 	/* Every msgpack or delta seed must be one valid msgpack object. */
 	if (which < 2 && cairn__msgpack_check(data, len, NULL, NULL) != 0)
 		die("a generated seed is not valid msgpack");
@@ -577,6 +586,189 @@ static void store_seeds(void)
 	fault_vfs_free(fv);
 }
 
+/* ------------------------------------------------------------------------ */
+/* link seeds: fuzz_frame (4) and fuzz_handshake (5)                        */
+/* ------------------------------------------------------------------------ */
+
+enum { FRAME = 4, HANDSHAKE = 5 };
+
+/* Emit mode byte || a || b. */
+static void emit_link(int which, uint8_t mode, const cairn_buf *a,
+                      const cairn_buf *b)
+{
+	size_t n = 1 + (a ? a->len : 0) + (b ? b->len : 0);
+	uint8_t *buf = malloc(n);
+	if (buf == NULL)
+		die("out of memory");
+	buf[0] = mode;
+	size_t at = 1;
+	if (a && a->len) {
+		memcpy(buf + at, a->data, a->len);
+		at += a->len;
+	}
+	if (b && b->len)
+		memcpy(buf + at, b->data, b->len);
+	emit(which, buf, n);
+	free(buf);
+}
+
+static void append(cairn_buf *b, const void *p, size_t n)
+{
+	CHECK(cairn_buf_append(b, p, n));
+}
+
+/*
+ * Frames a fresh copy of `from` (an established link of the fixture)
+ * seals: `count` messages of sizes 0, 1, 7, 49, ... (a few that look
+ * like msgpack), then FINAL if `final`.
+ */
+static void seal_run(const cairn__link *from, int count, bool final,
+                     cairn_buf *out)
+{
+	cairn__link l = *from; /* no buffers: a plain value */
+	uint8_t m[1200];
+	for (int k = 0; k < count; k++) {
+		size_t n = (size_t)(k * k * 7) % sizeof m;
+		for (size_t j = 0; j < n; j++)
+			m[j] = (uint8_t)((size_t)k + j);
+		if (k % 3 == 1 && n >= 3) {
+			m[0] = 0x93; /* [1, 2, "x"...]: a sync message shape */
+			m[1] = 0x01;
+			m[2] = 0x02;
+		}
+		CHECK(cairn__link_seal(&l, m, n, out));
+	}
+	if (final)
+		CHECK(cairn__link_close(&l, out));
+	sodium_memzero(&l, sizeof l);
+}
+
+static void frame_seeds(const fx *f)
+{
+	static const uint8_t modes[] = {0x00, 0x03, 0x11, 0x80, 0x85};
+	for (size_t mi = 0; mi < sizeof modes; mi++) {
+		uint8_t mode = modes[mi];
+		const cairn__link *from = mode & 0x80 ? &f->r : &f->i;
+		const int counts[] = {1, 2, 5, 9};
+		for (size_t c = 0; c < 4; c++) {
+			cairn_buf b;
+			cairn_buf_init(&b, NULL);
+			seal_run(from, counts[c], c % 2 == 1, &b);
+			emit_link(FRAME, mode, &b, NULL);
+			cairn_buf_free(&b);
+		}
+	}
+
+	/* Damage, all to the responder. */
+	cairn_buf good, b;
+	cairn_buf_init(&good, NULL);
+	cairn_buf_init(&b, NULL);
+	seal_run(&f->i, 3, true, &good);
+	size_t first = 4 + 17 + 0; /* the first message is empty */
+
+	append(&b, good.data, good.len); /* a bit flipped in frame 2 */
+	b.data[first + 4 + 17] ^= 0x20;
+	emit_link(FRAME, 0x00, &b, NULL);
+	cairn_buf_reset(&b);
+	append(&b, good.data, first); /* frame 1 twice */
+	append(&b, good.data, first);
+	emit_link(FRAME, 0x00, &b, NULL);
+	cairn_buf_reset(&b);
+	append(&b, good.data + first, good.len - first); /* frame 1 lost */
+	emit_link(FRAME, 0x00, &b, NULL);
+	cairn_buf_reset(&b);
+	append(&b, good.data, good.len - 3); /* cut */
+	emit_link(FRAME, 0x00, &b, NULL);
+	cairn_buf_reset(&b);
+	append(&b, good.data, good.len); /* bytes after FINAL */
+	append(&b, good.data, first);
+	emit_link(FRAME, 0x00, &b, NULL);
+	cairn_buf_reset(&b);
+
+	static const uint8_t lengths[][4] = {
+	        {0, 0, 0, 0},    {0xff, 0xff, 0xff, 0xff},
+	        {0x80, 0, 0, 0}, {0, 0x10, 0, 1},
+	        {0, 0x10, 0, 0}, {0, 0, 0, 5},
+	        {0, 0, 0, 16},   {0, 0, 0, 17},
+	};
+	for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
+		append(&b, lengths[k], 4);
+		append(&b, good.data + 4, 24);
+		emit_link(FRAME, 0x00, &b, NULL);
+		cairn_buf_reset(&b);
+	}
+	cairn_buf_free(&good);
+	cairn_buf_free(&b);
+}
+
+static void handshake_seeds(const fx *f)
+{
+	cairn_buf frames_i, frames_r, b;
+	cairn_buf_init(&frames_i, NULL);
+	cairn_buf_init(&frames_r, NULL);
+	cairn_buf_init(&b, NULL);
+	seal_run(&f->i, 3, true, &frames_i);
+	seal_run(&f->r, 2, false, &frames_r);
+	static const uint8_t chunks[] = {0, 1, 5};
+	for (size_t c = 0; c < sizeof chunks; c++) {
+		uint8_t ch = (uint8_t)(chunks[c] << 2);
+		/* 0: a fresh responder. */
+		emit_link(HANDSHAKE, ch | 0, &f->m1, NULL);
+		emit_link(HANDSHAKE, ch | 0, &f->m1, &f->m3);
+		append(&b, f->m1.data, f->m1.len);
+		append(&b, f->m3.data, f->m3.len);
+		emit_link(HANDSHAKE, ch | 0, &b, &frames_i);
+		cairn_buf_reset(&b);
+		/* 1: an initiator. */
+		emit_link(HANDSHAKE, ch | 1, &f->m2, NULL);
+		emit_link(HANDSHAKE, ch | 1, &f->m2, &frames_r);
+		/* 2: a responder after m1. */
+		emit_link(HANDSHAKE, ch | 2, &f->m3, NULL);
+		emit_link(HANDSHAKE, ch | 2, &f->m3, &frames_i);
+	}
+	/* 3: a stale m1. */
+	emit_link(HANDSHAKE, 3, &f->m1, NULL);
+
+	/* Damaged and cut messages, for each role. */
+	const cairn_buf *msgs[3] = {&f->m1, &f->m2, &f->m3};
+	for (uint8_t role = 0; role < 3; role++) {
+		const cairn_buf *m = msgs[role];
+		append(&b, m->data, m->len / 2);
+		emit_link(HANDSHAKE, role, &b, NULL);
+		cairn_buf_reset(&b);
+		append(&b, m->data, m->len);
+		b.data[m->len - 1] ^= 1; /* the payload's tag */
+		emit_link(HANDSHAKE, role, &b, NULL);
+		b.data[m->len - 1] ^= 1;
+		b.data[2 + 5] ^= 0x80; /* the first key */
+		emit_link(HANDSHAKE, role, &b, NULL);
+		b.data[2 + 5] ^= 0x80;
+		b.data[1] = (uint8_t)(b.data[1] + 1); /* the length prefix */
+		emit_link(HANDSHAKE, role, &b, NULL);
+		b.data[0] = 0xff;
+		emit_link(HANDSHAKE, role, &b, NULL);
+		cairn_buf_reset(&b);
+	}
+	emit_link(HANDSHAKE, 0, &f->m1, &f->m1); /* m1 twice */
+	const char *http = "GET / HTTP/1.1\r\nHost: cairn\r\n\r\n";
+	append(&b, http, strlen(http));
+	emit_link(HANDSHAKE, 0, &b, NULL);
+	cairn_buf_reset(&b);
+	cairn_buf_free(&frames_i);
+	cairn_buf_free(&frames_r);
+	cairn_buf_free(&b);
+}
+
+static void link_seeds(void)
+{
+	fx f;
+	CHECK(fx_init(&f));
+	CHECK(fx_handshake(&f));
+	frame_seeds(&f);
+	handshake_seeds(&f);
+	fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
 	root = argc > 1 ? argv[1] : "fuzz/corpus";
@@ -590,13 +782,20 @@ int main(int argc, char **argv)
 	make_dir(path);
 	snprintf(path, sizeof(path), "%s/fuzz_store_recover", root);
 	make_dir(path);
+	snprintf(path, sizeof(path), "%s/fuzz_frame", root);
+	make_dir(path);
+	snprintf(path, sizeof(path), "%s/fuzz_handshake", root);
+	make_dir(path);
 
 	msgpack_seeds();
 	delta_seeds();
 	json_seeds();
 	store_seeds();
+	link_seeds();
 	printf("cairn-fuzz-gen-corpus: %zu msgpack seeds, %zu delta seeds, "
-	       "%zu json seeds, %zu store seeds in %s\n",
-	       written[0], written[1], written[2], written[3], root);
+	       "%zu json seeds, %zu store seeds, %zu frame seeds, "
+	       "%zu handshake seeds in %s\n",
+	       written[0], written[1], written[2], written[3], written[4],
+	       written[5], root);
 	return 0;
 }
