@@ -808,7 +808,8 @@ static int next_docs(cairn__peer *p, cairn_buf *out)
 			break;
 		size_t len = body->len - at - 5;
 		for (int i = 0; i < 4; i++)
-			body->data[at + 1 + i] = (uint8_t)(len >> (8 * (3 - i)));
+			body->data[at + 1 + (size_t)i] =
+			        (uint8_t)(len >> (8 * (3 - i)));
 		bytes += len;
 		n++;
 		p->sent_docs++;
@@ -1142,7 +1143,8 @@ static int join_scratch(cairn__peer *p, uint64_t now)
 	if (rc == CAIRN_ECLOCK_SKEW) {
 		visit_ctx v = {s, p, 0};
 		cairn_delta_visitor vis = {NULL, on_value, NULL};
-		(void)cairn_delta_visit(s->scratch, &vis, &v);
+		if (cairn_delta_visit(s->scratch, &vis, &v))
+			v.max_hlc = 0;
 		uint64_t ms = v.max_hlc >> 16;
 		return bye(p, CAIRN__BYE_CLOCK_SKEW, rc, false,
 		           "a delta stamped at %llu ms is %llu ms ahead of "
@@ -1166,7 +1168,8 @@ static int join_scratch(cairn__peer *p, uint64_t now)
 		if (s->cfg.events.change) {
 			visit_ctx v = {s, p, 0};
 			cairn_delta_visitor vis = {on_field, NULL, NULL};
-			(void)cairn_delta_visit(s->scratch, &vis, &v);
+			if (cairn_delta_visit(s->scratch, &vis, &v))
+				return 0; /* only the observers miss out */
 		}
 	}
 	return 0;
@@ -1385,7 +1388,6 @@ static int recv_recon_q(cairn__peer *p, cairn__rd *rd, uint32_t n)
 /* The answer to my RECON_Q: queue documents and deeper nodes. */
 static int recv_recon_a(cairn__peer *p, cairn__rd *rd, uint32_t n)
 {
-	cairn__sync *s = p->s;
 	uint64_t sess;
 	uint32_t count;
 	if (n != 3 || cairn__rd_u64(rd, &sess) || cairn__rd_array(rd, &count))

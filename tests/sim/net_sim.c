@@ -220,7 +220,7 @@ static void random_write(int i)
 	replica *r = &g_r[i];
 	const char *doc = docs[rng_below(&g_rng, NDOCS)];
 	const char *field = fields[rng_below(&g_rng, NFIELDS)];
-	cairn_value v = {.type = CAIRN_VALUE_INT,
+	cairn_value v = {.type = CAIRN_INT,
 	                 .as.i = (int64_t)rng_below(&g_rng, 5)};
 	cairn_delta *d;
 	CHECK(cairn_delta_new(NULL, &d) == 0, "delta");
@@ -375,8 +375,8 @@ static void step(cairn_buf *buf, bool *busy)
 				*busy = true;
 		}
 	for (int i = 0; i < R; i++)
-		if (rng_pct(&g_rng, 30))
-			(void)cairn_store_sync(g_r[i].st);
+		if (rng_pct(&g_rng, 30) && cairn_store_sync(g_r[i].st))
+			die(g_seed, "sync of replica %d failed", i);
 }
 
 static void reference_digest(uint8_t out[CAIRN_DIGEST_BYTES])

@@ -171,7 +171,7 @@ static void assert_same(const node *a, const node *b)
 static void put_int(node *n, const char *doc, const char *field, int64_t v,
                     uint64_t now)
 {
-	cairn_value val = {.type = CAIRN_VALUE_INT, .as.i = v};
+	cairn_value val = {.type = CAIRN_INT, .as.i = v};
 	assert_int_equal(
 	        cairn_store_set(n->st, doc, field, &val, now, NULL, NULL), 0);
 }
@@ -181,7 +181,7 @@ static void fill(node *n, int docs, uint64_t now)
 	char id[32];
 	for (int i = 0; i < docs; i++) {
 		snprintf(id, sizeof id, "doc/%06d", i);
-		put_int(n, id, "v", i, now);
+		put_int(n, id, "v", i, now + (uint64_t)i / 1000);
 	}
 }
 
@@ -196,7 +196,7 @@ static void test_two_way(void **state)
 	uint64_t now = T0;
 	put_int(&a, "t/1", "x", 1, now);
 	put_int(&b, "t/1", "y", 2, now);
-	cairn_value e = {.type = CAIRN_VALUE_INT, .as.i = 7};
+	cairn_value e = {.type = CAIRN_INT, .as.i = 7};
 	assert_int_equal(cairn_store_add(b.st, "t/2", "tags", &e, NULL, NULL),
 	                 0);
 	link l;
