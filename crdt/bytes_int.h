@@ -17,6 +17,10 @@
 uint64_t cairn__siphash(const uint8_t key[16], const void *data, size_t len);
 /* SipHash-1-3, for hash tables. */
 uint64_t cairn__siphash13(const uint8_t key[16], const void *data, size_t len);
+/* The same of data[0..len), len < 16, given as 16 bytes zero-padded past
+ * len: no loop over a tail of bytes. */
+uint64_t cairn__siphash13_pad16(const uint8_t key[16], const uint8_t data[16],
+                                size_t len);
 
 /* BLAKE2b (RFC 7693), unkeyed, digest length 1..64. */
 typedef struct cairn__blake2b {

@@ -724,8 +724,10 @@ static int rd_field(dec *dc, const uint8_t **prev, uint32_t *prev_len)
 	TRY(need(policy <= CAIRN_POLICY_MULTI));
 
 	cairn__field *f;
-	TRY(cairn__doc_field_add(a, dc->doc, name, len,
-	                         cairn__hash32(dc->out->key, name, len), &f));
+	cairn__fkey k;
+	cairn__fkey_set(&k, name, len);
+	k.hash = cairn__fkey_hash(dc->out->key, &k);
+	TRY(cairn__doc_field_addk(a, dc->doc, &k, NULL, &f));
 	f->policy = (uint8_t)policy;
 	TRY(cairn__rd_array(&dc->rd, &n));
 	for (uint32_t i = 0; i < n; i++)

@@ -190,19 +190,6 @@ void cairn_limits_init(cairn_limits *l)
 	l->max_input_bytes = UINT64_C(1) << 30;
 }
 
-int cairn__name_len(const char *s, size_t *len)
-{
-	if (!s)
-		return CAIRN_EINVAL;
-	size_t n = strlen(s);
-	if (n == 0)
-		return CAIRN_EINVAL;
-	if (n > CAIRN_MAX_ID_BYTES)
-		return CAIRN_ETOOBIG;
-	*len = n;
-	return 0;
-}
-
 int cairn__name_check(const char *s, size_t *len)
 {
 	if (!s)

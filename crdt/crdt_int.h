@@ -93,6 +93,17 @@ int cairn__value_check(const cairn_value *v, uint32_t max_bytes);
 /* Store a value: copy its bytes (inline when short). 0 or CAIRN_ENOMEM. */
 int cairn__payload_store(const cairn_allocator *a, const cairn_value *v,
                          cairn__payload *out);
+/* The same, with the commonest type inline: a write stores its value
+ * twice (the document's copy and the delta's). */
+static inline int cairn__payload_put(const cairn_allocator *a,
+                                     const cairn_value *v, cairn__payload *out)
+{
+	if (v->type == CAIRN_INT) {
+		out->i = v->as.i;
+		return 0;
+	}
+	return cairn__payload_store(a, v, out);
+}
 /* Release a stored payload (inline: most own nothing but their bytes). */
 static inline void cairn__payload_release(const cairn_allocator *a,
                                           cairn__payload *pl, cairn_type type,
@@ -193,7 +204,17 @@ typedef struct cairn__ctx {
 } cairn__ctx;
 
 void cairn__ctx_free(const cairn_allocator *a, cairn__ctx *c);
-void cairn__ctx_clear(cairn__ctx *c);
+/* Forget every dot; the writers stay (a writer with no dots is only a
+ * name for an index, and is never encoded). Inline: a delta cleared after
+ * every write clears its document's context each time. */
+static inline void cairn__ctx_clear(cairn__ctx *c)
+{
+	/* Writes leave a delta's context empty: store only what changes. */
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->max[i])
+			c->max[i] = 0;
+	c->ncloud = 0;
+}
 /* Writer index of a replica id, or UINT32_MAX. */
 uint32_t cairn__ctx_find(const cairn__ctx *c, uint64_t rid);
 /* Writer index of a replica id, added if missing. 0 or CAIRN_ENOMEM. */
@@ -243,6 +264,17 @@ typedef struct cairn__index {
 	uint32_t mask; /* capacity - 1, or 0 when there are no slots */
 } cairn__index;
 
+/*
+ * Where a lookup that found nothing stopped: the empty slot that an insert
+ * of the same hash would take, valid while the index is not changed. A
+ * table that looks a name up and then adds it (a write to a new field, a
+ * join bringing one in) puts it there instead of probing a second time.
+ */
+typedef struct cairn__slot_hint {
+	const uint32_t *slots; /* the slot array it belongs to, or NULL */
+	uint32_t slot;
+} cairn__slot_hint;
+
 /* ---- fields ------------------------------------------------------------ */
 
 /*
@@ -287,13 +319,23 @@ typedef struct cairn__set {
 	cairn__index idx;
 } cairn__set;
 
-/* What a field holds beyond one inline register entry. */
+/*
+ * What a field holds beyond one inline register entry. The arrays start in
+ * the extension itself: a delta's field that overwrites a value (the new
+ * entry and the superseded dot) or a register with two concurrent values
+ * is then one block, one allocation and one cache miss, not three. They
+ * point into the extension: never copy one.
+ */
+#define CAIRN__EXT_INLINE 2u
+
 typedef struct cairn__ext {
 	cairn__entry *reg; /* live register entries */
 	uint32_t nreg, capreg;
 	cairn__dot *rm; /* removed register dots (deltas only), sorted */
 	uint32_t nrm, caprm;
 	cairn__set set;
+	cairn__entry reg_in[CAIRN__EXT_INLINE]; /* reg, until it grows */
+	cairn__dot rm_in[CAIRN__EXT_INLINE];    /* rm, until it grows */
 } cairn__ext;
 
 enum cairn__shape {
@@ -329,6 +371,110 @@ static inline const uint8_t *cairn__fname(const cairn__field *f)
 {
 	return f->name_len < CAIRN__NAME_INLINE ? f->nm.in : f->nm.ptr;
 }
+
+/*
+ * A field name as lookups take it. A short name is also kept zero-padded
+ * to 16 bytes, as a field record keeps it inline: comparing it with a
+ * record is then two word compares, and hashing it needs no tail loop.
+ */
+typedef struct cairn__fkey {
+	const uint8_t *name;
+	uint32_t len;
+	uint32_t hash; /* under the key of the table it is looked up in */
+	union {
+		uint8_t b[CAIRN__NAME_INLINE];
+		uint64_t w[2];
+	} pad; /* name_len < 16: the name, then zeros; else zeros */
+} cairn__fkey;
+
+/*
+ * Fill in name, len and pad (not hash), never reading outside
+ * name[0..len). Where the host is little-endian the two words are built in
+ * registers from a few loads that overlap, and stored whole: the lookup
+ * and the hash that read them next get their data forwarded from those
+ * stores (bytes copied into place at odd offsets could not be, a stall
+ * on every write). Elsewhere the bytes are copied into place.
+ */
+static inline void cairn__fkey_set(cairn__fkey *k, const uint8_t *name,
+                                   uint32_t len)
+{
+	k->name = name;
+	k->len = len;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w0 = 0, w1 = 0;
+	if (len >= CAIRN__NAME_INLINE) {
+		/* a long name has no padded copy */
+	} else if (len >= 8) {
+		uint64_t tail;
+		memcpy(&w0, name, 8);
+		memcpy(&tail, name + len - 8, 8);
+		w1 = len == 8 ? 0 : tail >> (8 * (16 - len));
+	} else if (len >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, name, 4);
+		memcpy(&hi, name + len - 4, 4);
+		w0 = lo | ((uint64_t)hi << (8 * (len - 4)));
+	} else if (len) {
+		w0 = name[0] | ((uint64_t)name[len / 2] << (8 * (len / 2))) |
+		     ((uint64_t)name[len - 1] << (8 * (len - 1)));
+	}
+	k->pad.w[0] = w0;
+	k->pad.w[1] = w1;
+#else
+	k->pad.w[0] = k->pad.w[1] = 0;
+	uint8_t *b = k->pad.b;
+	if (len >= CAIRN__NAME_INLINE) {
+		return;
+	} else if (len >= 8) {
+		memcpy(b, name, 8);
+		memcpy(b + len - 8, name + len - 8, 8);
+	} else if (len >= 4) {
+		memcpy(b, name, 4);
+		memcpy(b + len - 4, name + len - 4, 4);
+	} else if (len) {
+		b[0] = name[0];
+		b[len / 2] = name[len / 2];
+		b[len - 1] = name[len - 1];
+	}
+#endif
+}
+
+/* The key of an existing field's name (its inline bytes are padded). */
+static inline void cairn__fkey_of(cairn__fkey *k, const cairn__field *f)
+{
+	k->name = cairn__fname(f);
+	k->len = f->name_len;
+	if (f->name_len < CAIRN__NAME_INLINE)
+		memcpy(k->pad.b, f->nm.in, CAIRN__NAME_INLINE);
+	else
+		k->pad.w[0] = k->pad.w[1] = 0;
+}
+
+/* Does the field have this name? */
+static inline bool cairn__field_named(const cairn__field *f,
+                                      const cairn__fkey *k)
+{
+	if (f->hash != k->hash || f->name_len != k->len)
+		return false;
+	if (k->len < CAIRN__NAME_INLINE) {
+		uint64_t w[2];
+		memcpy(w, f->nm.in, sizeof w);
+		return w[0] == k->pad.w[0] && w[1] == k->pad.w[1];
+	}
+	return memcmp(f->nm.ptr, k->name, k->len) == 0;
+}
+
+/*
+ * Field extensions a delta kept when it cleared their fields, for the
+ * fields of its next writes (see cairn__ext_keep). A few suffice: a delta
+ * that is cleared often holds few fields at a time.
+ */
+#define CAIRN__EXT_CACHE 8u
+
+typedef struct cairn__ext_cache {
+	cairn__ext *x[CAIRN__EXT_CACHE];
+	uint32_t n;
+} cairn__ext_cache;
 
 /* ---- documents --------------------------------------------------------- */
 
@@ -379,6 +525,7 @@ struct cairn_delta {
 	cairn__docset docs;
 	cairn_doc **spare; /* cleared documents kept for reuse */
 	uint32_t nspare, capspare;
+	cairn__ext_cache exts; /* and extensions of cleared fields */
 	/* The document last written through, and the replica document it
 	 * mirrors: a writer that gathers one document's writes, or clears
 	 * the delta after each, finds it without a lookup. */
@@ -391,8 +538,20 @@ struct cairn_delta {
 /* Check a document id or field name. 0, CAIRN_EINVAL or CAIRN_ETOOBIG. */
 int cairn__name_check(const char *s, size_t *len);
 /* Only its length (1..255, NUL-terminated): for names looked up before
- * they are trusted; a name already in a table was checked on the way in. */
-int cairn__name_len(const char *s, size_t *len);
+ * they are trusted; a name already in a table was checked on the way in.
+ * Inline: every write starts with it. */
+static inline int cairn__name_len(const char *s, size_t *len)
+{
+	if (!s)
+		return CAIRN_EINVAL;
+	size_t n = strlen(s);
+	if (n == 0)
+		return CAIRN_EINVAL;
+	if (n > CAIRN_MAX_ID_BYTES)
+		return CAIRN_ETOOBIG;
+	*len = n;
+	return 0;
+}
 
 /* The field entries/elements helpers (doc.c). */
 static inline cairn__ext *cairn__field_ext(const cairn__field *f)
@@ -434,17 +593,44 @@ int cairn__doc_new(const cairn_allocator *a, cairn_replica *owner,
                    uint32_t hash, cairn_doc **out);
 void cairn__doc_free(const cairn_allocator *a, cairn_doc *d);
 void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d);
+/* The same, keeping the extensions of its fields in c (a delta's). */
+void cairn__doc_clear_keep(const cairn_allocator *a, cairn_doc *d,
+                           cairn__ext_cache *c);
 bool cairn__doc_is_empty(const cairn_doc *d);
 cairn__field *cairn__doc_field(const cairn_doc *d, const uint8_t *name,
                                uint32_t len, uint32_t hash);
+/* cairn__doc_fieldk(): see index_int.h. */
 /* Room for `extra` more fields, so that adding them grows nothing. */
 int cairn__doc_reserve(const cairn_allocator *a, cairn_doc *d, uint32_t extra);
-int cairn__doc_field_add(const cairn_allocator *a, cairn_doc *d,
-                         const uint8_t *name, uint32_t len, uint32_t hash,
-                         cairn__field **out);
+/* Add a field named k (absent). hint: from the cairn__doc_fieldk() that
+ * did not find it, with no field added or dropped since; or NULL. */
+int cairn__doc_field_addk(const cairn_allocator *a, cairn_doc *d,
+                          const cairn__fkey *k, const cairn__slot_hint *hint,
+                          cairn__field **out);
+/*
+ * A field added in two steps, so that the first can run before the lookup
+ * that says whether it is needed. Stage: write the record of a field named
+ * k (short) just past the last, where nothing reads it; NULL if there is
+ * no room without growing. Then, if the lookup found nothing and no field
+ * was added or dropped since the stage, add it with
+ * cairn__doc_field_add_staged() (index_int.h).
+ */
+cairn__field *cairn__doc_field_stage(cairn_doc *d, const cairn__fkey *k);
+/* Make the index (if the document needs one: see CAIRN__SMALL_DOC in
+ * index_int.h) ready for `count` fields. 0 or CAIRN_ENOMEM. */
+int cairn__doc_index_reserve(const cairn_allocator *a, cairn_doc *d,
+                             uint32_t count);
 void cairn__doc_field_drop(const cairn_allocator *a, cairn_doc *d,
                            cairn__field *f);
 int cairn__field_make_ext(const cairn_allocator *a, cairn__field *f);
+/* The same, taking a kept extension from c (may be NULL) if it has one. */
+int cairn__field_make_ext_c(const cairn_allocator *a, cairn__field *f,
+                            cairn__ext_cache *c);
+/* Keep an extension in c (emptied, its arrays kept), or free it when c is
+ * NULL or full or the arrays are large. */
+void cairn__ext_keep(const cairn_allocator *a, cairn__ext_cache *c,
+                     cairn__ext *x);
+void cairn__ext_cache_free(const cairn_allocator *a, cairn__ext_cache *c);
 void cairn__field_release(const cairn_allocator *a, cairn__field *f);
 void cairn__field_normalize(const cairn_allocator *a, cairn__field *f);
 int cairn__reg_push(const cairn_allocator *a, cairn__field *f,
@@ -466,9 +652,19 @@ void cairn__elem_assign(const cairn_allocator *a, cairn__elem *e,
                         const cairn__dot *rm, uint32_t nrm);
 /* Removed register dots of a delta field: reserve, then merge in. */
 int cairn__rm_reserve(const cairn_allocator *a, cairn__ext *x, uint32_t n);
+/* Room for n more register entries in an extension. 0 or CAIRN_ENOMEM. */
+int cairn__reg_reserve(const cairn_allocator *a, cairn__ext *x, uint32_t n);
 void cairn__rm_merge(cairn__ext *x, const cairn__dot *dots, uint32_t n);
-bool cairn__dots_has(const cairn__dot *dots, uint32_t n, uint32_t writer,
-                     uint64_t counter);
+/* Is (writer, counter) in dots[0..n)? Inline: the lists are short, and
+ * writes and joins ask about every dot they handle. */
+static inline bool cairn__dots_has(const cairn__dot *dots, uint32_t n,
+                                   uint32_t writer, uint64_t counter)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (dots[i].writer == writer && dots[i].counter == counter)
+			return true;
+	return false;
+}
 cairn_value cairn__elem_value(const cairn__elem *e);
 cairn_value cairn__entry_value(const cairn__entry *e);
 
@@ -509,6 +705,16 @@ static inline uint32_t cairn__hash32(const uint8_t key[16], const void *p,
                                      size_t n)
 {
 	uint64_t h = cairn__siphash13(key, p, n);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* cairn__hash32() of a field name, the short ones from their padding. */
+static inline uint32_t cairn__fkey_hash(const uint8_t key[16],
+                                        const cairn__fkey *k)
+{
+	uint64_t h = k->len < CAIRN__NAME_INLINE
+	                     ? cairn__siphash13_pad16(key, k->pad.b, k->len)
+	                     : cairn__siphash13(key, k->name, k->len);
 	return (uint32_t)(h ^ (h >> 32));
 }
 

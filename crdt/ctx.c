@@ -20,18 +20,6 @@ void cairn__ctx_free(const cairn_allocator *a, cairn__ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* Forget every dot; the writers stay (a writer with no dots is only a
- * name for an index, and is never encoded). */
-void cairn__ctx_clear(cairn__ctx *c)
-{
-	/* Writes leave a delta's context empty, and it is cleared after
-	 * every write: store only what changes. */
-	for (uint32_t i = 0; i < c->n; i++)
-		if (c->max[i])
-			c->max[i] = 0;
-	c->ncloud = 0;
-}
-
 int cairn__dots_grow(const cairn_allocator *a, cairn__dots *l)
 {
 	uint64_t ncap = (uint64_t)l->cap * 2;

@@ -41,6 +41,7 @@ void cairn_delta_free(cairn_delta *d)
 	cairn__docset_free(&a, &d->docs);
 	for (uint32_t i = 0; i < d->nspare; i++)
 		cairn__doc_free(&a, d->spare[i]);
+	cairn__ext_cache_free(&a, &d->exts);
 	cairn__free(&a, d->spare, (size_t)d->capspare * sizeof *d->spare);
 	cairn__free(&a, d, sizeof *d);
 }
@@ -52,7 +53,20 @@ void cairn_delta_clear(cairn_delta *d)
 	 * document is no content anywhere: encoding, joins and counts skip
 	 * it.) */
 	if (d->docs.n == 1) {
-		cairn__doc_clear(&d->alloc, d->docs.docs[0]);
+		cairn_doc *doc = d->docs.docs[0];
+		const cairn__field *f = doc->fields;
+		/* And the loop's delta is mostly one register entry whose
+		 * value and name sit in its record, in a document too small
+		 * for an index: nothing to release, nothing to unindex. */
+		if (doc->nfields == 1 && !doc->fidx.slots &&
+		    f->shape == CAIRN__ONE &&
+		    f->u.one.vlen <= CAIRN__INLINE_BYTES &&
+		    f->name_len < CAIRN__NAME_INLINE) {
+			doc->nfields = 0;
+			cairn__ctx_clear(&doc->ctx);
+		} else {
+			cairn__doc_clear_keep(&d->alloc, doc, &d->exts);
+		}
 		return;
 	}
 	d->last = NULL;
@@ -61,7 +75,7 @@ void cairn_delta_clear(cairn_delta *d)
 	 * has room for every document this delta has ever held. */
 	for (uint32_t i = 0; i < d->docs.n; i++) {
 		cairn_doc *doc = d->docs.docs[i];
-		cairn__doc_clear(&d->alloc, doc);
+		cairn__doc_clear_keep(&d->alloc, doc, &d->exts);
 		if (d->nspare < d->capspare)
 			d->spare[d->nspare++] = doc;
 		else

@@ -83,15 +83,6 @@ void cairn__elem_assign(const cairn_allocator *a, cairn__elem *e,
 	e->nrm = nrm;
 }
 
-bool cairn__dots_has(const cairn__dot *dots, uint32_t n, uint32_t writer,
-                     uint64_t counter)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (dots[i].writer == writer && dots[i].counter == counter)
-			return true;
-	return false;
-}
-
 /* ---- sets --------------------------------------------------------------- */
 
 static uint32_t elem_hash_at(const void *tab, uint32_t pos)
@@ -176,27 +167,59 @@ static void entry_release(const cairn_allocator *a, cairn__entry *e)
 	cairn__payload_release(a, &e->v, CAIRN__META_TYPE(e->meta), e->vlen);
 }
 
-int cairn__field_make_ext(const cairn_allocator *a, cairn__field *f)
+/*
+ * Grow an array that starts in place (in the extension) to `need` items:
+ * out of place, copied, the first time; by realloc after. The array is
+ * untouched on failure.
+ */
+static int grow_inline(const cairn_allocator *a, void **arr, uint32_t *cap,
+                       uint32_t need, size_t size, void *in)
+{
+	if (need <= *cap)
+		return 0;
+	if (*arr != in)
+		return cairn__grow_to(a, arr, cap, need, size);
+	void *p = NULL;
+	uint32_t ncap = 0;
+	int rc = cairn__grow_to(a, &p, &ncap, need, size);
+	if (rc)
+		return rc;
+	memcpy(p, in, (size_t)*cap * size);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int cairn__field_make_ext_c(const cairn_allocator *a, cairn__field *f,
+                            cairn__ext_cache *c)
 {
 	if (f->shape == CAIRN__EXT)
 		return 0;
-	cairn__ext *x = cairn__alloc(a, sizeof *x);
-	if (!x)
-		return CAIRN_ENOMEM;
-	memset(x, 0, sizeof *x);
-	if (f->shape == CAIRN__ONE) {
-		x->reg = cairn__alloc(a, 2 * sizeof *x->reg);
-		if (!x->reg) {
-			cairn__free(a, x, sizeof *x);
+	cairn__ext *x;
+	if (c && c->n) {
+		x = c->x[--c->n];
+	} else {
+		x = cairn__alloc(a, sizeof *x);
+		if (!x)
 			return CAIRN_ENOMEM;
-		}
-		x->capreg = 2;
+		memset(x, 0, sizeof *x);
+		x->reg = x->reg_in;
+		x->capreg = CAIRN__EXT_INLINE;
+		x->rm = x->rm_in;
+		x->caprm = CAIRN__EXT_INLINE;
+	}
+	if (f->shape == CAIRN__ONE) {
 		x->reg[0] = f->u.one;
 		x->nreg = 1;
 	}
 	f->u.ext = x;
 	f->shape = CAIRN__EXT;
 	return 0;
+}
+
+int cairn__field_make_ext(const cairn_allocator *a, cairn__field *f)
+{
+	return cairn__field_make_ext_c(a, f, NULL);
 }
 
 int cairn__reg_push(const cairn_allocator *a, cairn__field *f,
@@ -211,12 +234,20 @@ int cairn__reg_push(const cairn_allocator *a, cairn__field *f,
 	if (rc)
 		return rc;
 	cairn__ext *x = f->u.ext;
-	rc = cairn__grow(a, (void **)&x->reg, &x->capreg, x->nreg + 1,
-	                 sizeof *x->reg);
+	rc = cairn__reg_reserve(a, x, 1);
 	if (rc)
 		return rc;
 	x->reg[x->nreg++] = *e;
 	return 0;
+}
+
+int cairn__reg_reserve(const cairn_allocator *a, cairn__ext *x, uint32_t n)
+{
+	uint64_t total = (uint64_t)x->nreg + n;
+	if (total > UINT32_MAX)
+		return CAIRN_ENOMEM;
+	return grow_inline(a, (void **)&x->reg, &x->capreg, (uint32_t)total,
+	                   sizeof *x->reg, x->reg_in);
 }
 
 void cairn__reg_remove(const cairn_allocator *a, cairn__field *f, uint32_t i)
@@ -236,8 +267,8 @@ int cairn__rm_reserve(const cairn_allocator *a, cairn__ext *x, uint32_t n)
 	uint64_t total = (uint64_t)x->nrm + n;
 	if (total > UINT32_MAX)
 		return CAIRN_ENOMEM;
-	return cairn__grow(a, (void **)&x->rm, &x->caprm, (uint32_t)total,
-	                   sizeof *x->rm);
+	return grow_inline(a, (void **)&x->rm, &x->caprm, (uint32_t)total,
+	                   sizeof *x->rm, x->rm_in);
 }
 
 /* Merge dots into the sorted, duplicate-free list of removed dots. */
@@ -245,6 +276,10 @@ void cairn__rm_merge(cairn__ext *x, const cairn__dot *dots, uint32_t n)
 {
 	if (n == 0)
 		return;
+	if (n == 1 && x->nrm == 0) {
+		x->rm[x->nrm++] = dots[0]; /* an overwrite's one dot */
+		return;
+	}
 	memcpy(x->rm + x->nrm, dots, (size_t)n * sizeof *dots);
 	x->nrm += n;
 	cairn__sort(x->rm, x->nrm, sizeof *x->rm, cairn__dot_cmp);
@@ -259,10 +294,50 @@ static void ext_free(const cairn_allocator *a, cairn__ext *x)
 {
 	for (uint32_t i = 0; i < x->nreg; i++)
 		entry_release(a, &x->reg[i]);
-	cairn__free(a, x->reg, (size_t)x->capreg * sizeof *x->reg);
-	cairn__free(a, x->rm, (size_t)x->caprm * sizeof *x->rm);
+	if (x->reg != x->reg_in)
+		cairn__free(a, x->reg, (size_t)x->capreg * sizeof *x->reg);
+	if (x->rm != x->rm_in)
+		cairn__free(a, x->rm, (size_t)x->caprm * sizeof *x->rm);
 	set_free(a, &x->set);
 	cairn__free(a, x, sizeof *x);
+}
+
+/*
+ * An extension a delta may keep when it clears the field: its arrays are
+ * small, so keeping them costs little, and the next write's delta reuses
+ * them instead of allocating (an overwrite's delta field is an extension:
+ * the new entry and the superseded dot).
+ */
+static bool ext_reusable(const cairn__ext *x)
+{
+	return x->capreg <= 16 && x->caprm <= 16 && x->set.cap <= 16 &&
+	       cairn__index_cap(&x->set.idx) <= 32;
+}
+
+void cairn__ext_keep(const cairn_allocator *a, cairn__ext_cache *c,
+                     cairn__ext *x)
+{
+	if (!c || c->n == CAIRN__EXT_CACHE || !ext_reusable(x)) {
+		ext_free(a, x);
+		return;
+	}
+	for (uint32_t i = 0; i < x->nreg; i++)
+		entry_release(a, &x->reg[i]);
+	x->nreg = x->nrm = 0;
+	for (uint32_t i = 0; i < x->set.n; i++)
+		elem_release(a, &x->set.elems[i]);
+	x->set.n = 0;
+	if (x->set.idx.slots)
+		memset(x->set.idx.slots, 0,
+		       (size_t)cairn__index_cap(&x->set.idx) *
+		               sizeof(uint32_t));
+	c->x[c->n++] = x;
+}
+
+void cairn__ext_cache_free(const cairn_allocator *a, cairn__ext_cache *c)
+{
+	while (c->n)
+		ext_free(a, c->x[--c->n]);
 }
 
 void cairn__field_release(const cairn_allocator *a, cairn__field *f)
@@ -309,21 +384,23 @@ typedef struct name_key {
 	uint32_t hash;
 } name_key;
 
-static bool field_match(const void *tab, uint32_t pos, const void *key)
-{
-	const cairn__field *f = &((const cairn__field *)tab)[pos];
-	const name_key *k = key;
-	return f->hash == k->hash && f->name_len == k->len &&
-	       memcmp(cairn__fname(f), k->name, k->len) == 0;
-}
-
 cairn__field *cairn__doc_field(const cairn_doc *d, const uint8_t *name,
                                uint32_t len, uint32_t hash)
 {
-	name_key k = {name, len, hash};
-	uint32_t pos =
-	        cairn__index_find(&d->fidx, hash, d->fields, field_match, &k);
-	return pos == CAIRN__NOPOS ? NULL : &d->fields[pos];
+	cairn__fkey k;
+	cairn__slot_hint hint;
+	cairn__fkey_set(&k, name, len);
+	k.hash = hash;
+	return cairn__doc_fieldk(d, &k, &hint);
+}
+
+int cairn__doc_index_reserve(const cairn_allocator *a, cairn_doc *d,
+                             uint32_t count)
+{
+	if (!d->fidx.slots && count <= CAIRN__SMALL_DOC)
+		return 0;
+	return cairn__index_reserve(a, &d->fidx, count, d->fields,
+	                            field_hash_at, d->nfields);
 }
 
 int cairn__doc_reserve(const cairn_allocator *a, cairn_doc *d, uint32_t extra)
@@ -333,41 +410,52 @@ int cairn__doc_reserve(const cairn_allocator *a, cairn_doc *d, uint32_t extra)
 	int rc = cairn__grow_to(a, (void **)&d->fields, &d->capfields,
 	                        d->nfields + extra, sizeof *d->fields);
 	if (!rc)
-		rc = cairn__index_reserve(a, &d->fidx, d->nfields + extra,
-		                          d->fields, field_hash_at, d->nfields);
+		rc = cairn__doc_index_reserve(a, d, d->nfields + extra);
 	return rc;
 }
 
-int cairn__doc_field_add(const cairn_allocator *a, cairn_doc *d,
-                         const uint8_t *name, uint32_t len, uint32_t hash,
-                         cairn__field **out)
+int cairn__doc_field_addk(const cairn_allocator *a, cairn_doc *d,
+                          const cairn__fkey *k, const cairn__slot_hint *hint,
+                          cairn__field **out)
 {
 	int rc = cairn__grow(a, (void **)&d->fields, &d->capfields,
 	                     d->nfields + 1, sizeof *d->fields);
 	if (rc)
 		return rc;
-	rc = cairn__index_reserve(a, &d->fidx, d->nfields + 1, d->fields,
-	                          field_hash_at, d->nfields);
+	rc = cairn__doc_index_reserve(a, d, d->nfields + 1);
 	if (rc)
 		return rc;
 	cairn__field *f = &d->fields[d->nfields];
 	memset(f, 0, sizeof *f);
-	if (len < CAIRN__NAME_INLINE) {
-		memcpy(f->nm.in, name, len);
+	if (k->len < CAIRN__NAME_INLINE) {
+		memcpy(f->nm.in, k->pad.b, CAIRN__NAME_INLINE);
 	} else {
-		uint8_t *copy = cairn__alloc(a, (size_t)len + 1);
+		uint8_t *copy = cairn__alloc(a, (size_t)k->len + 1);
 		if (!copy)
 			return CAIRN_ENOMEM;
-		memcpy(copy, name, len);
-		copy[len] = 0;
+		memcpy(copy, k->name, k->len);
+		copy[k->len] = 0;
 		f->nm.ptr = copy;
 	}
-	f->name_len = (uint8_t)len;
-	f->hash = hash;
-	cairn__index_put(&d->fidx, hash, d->nfields);
+	f->name_len = (uint8_t)k->len;
+	f->hash = k->hash;
+	if (d->fidx.slots)
+		cairn__index_put_hint(&d->fidx, k->hash, d->nfields, hint);
 	d->nfields++;
 	*out = f;
 	return 0;
+}
+
+cairn__field *cairn__doc_field_stage(cairn_doc *d, const cairn__fkey *k)
+{
+	if (d->nfields >= d->capfields || k->len >= CAIRN__NAME_INLINE)
+		return NULL;
+	cairn__field *f = &d->fields[d->nfields];
+	memset(f, 0, sizeof *f);
+	memcpy(f->nm.in, k->pad.b, CAIRN__NAME_INLINE);
+	f->name_len = (uint8_t)k->len;
+	f->hash = k->hash;
+	return f;
 }
 
 void cairn__doc_field_drop(const cairn_allocator *a, cairn_doc *d,
@@ -377,9 +465,13 @@ void cairn__doc_field_drop(const cairn_allocator *a, cairn_doc *d,
 	cairn__field_release(a, f);
 	if (f->name_len >= CAIRN__NAME_INLINE)
 		cairn__free(a, f->nm.ptr, (size_t)f->name_len + 1);
-	cairn__index_del(&d->fidx, f->hash, pos, d->fields, field_hash_at);
+	if (d->fidx.slots)
+		cairn__index_del(&d->fidx, f->hash, pos, d->fields,
+		                 field_hash_at);
 	if (pos != last) {
-		cairn__index_move(&d->fidx, d->fields[last].hash, last, pos);
+		if (d->fidx.slots)
+			cairn__index_move(&d->fidx, d->fields[last].hash, last,
+			                  pos);
 		d->fields[pos] = d->fields[last];
 	}
 	d->nfields--;
@@ -414,18 +506,43 @@ int cairn__doc_new(const cairn_allocator *a, cairn_replica *owner,
 	return 0;
 }
 
-void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d)
+/* What a field owns beyond its record, released (or kept, in c). */
+static void field_clear(const cairn_allocator *a, cairn__ext_cache *c,
+                        cairn__field *f)
+{
+	if (f->shape == CAIRN__EXT)
+		cairn__ext_keep(a, c, f->u.ext);
+	else if (f->shape == CAIRN__ONE)
+		cairn__field_release(a, f);
+	if (f->name_len >= CAIRN__NAME_INLINE)
+		cairn__free(a, f->nm.ptr, (size_t)f->name_len + 1);
+}
+
+void cairn__doc_clear_keep(const cairn_allocator *a, cairn_doc *d,
+                           cairn__ext_cache *c)
 {
 	for (uint32_t i = 0; i < d->nfields; i++) {
-		cairn__field_release(a, &d->fields[i]);
-		if (d->fields[i].name_len >= CAIRN__NAME_INLINE)
-			cairn__free(a, d->fields[i].nm.ptr,
-			            (size_t)d->fields[i].name_len + 1);
+		cairn__field *f = &d->fields[i];
+		/* A register entry without out-of-line bytes and with a short
+		 * name owns nothing: the common field of a delta cleared
+		 * after each write. */
+		if (f->shape == CAIRN__EXT ||
+		    (f->shape == CAIRN__ONE &&
+		     f->u.one.vlen > CAIRN__INLINE_BYTES) ||
+		    f->name_len >= CAIRN__NAME_INLINE)
+			field_clear(a, c, f);
 	}
-	cairn__index_clear(&d->fidx, d->fields, field_hash_at, d->nfields);
+	if (d->fidx.slots)
+		cairn__index_clear(&d->fidx, d->fields, field_hash_at,
+		                   d->nfields);
 	d->nfields = 0;
 	cairn__ctx_clear(&d->ctx);
 	/* The writers stay, and so self stays right. */
+}
+
+void cairn__doc_clear(const cairn_allocator *a, cairn_doc *d)
+{
+	cairn__doc_clear_keep(a, d, NULL);
 }
 
 void cairn__doc_free(const cairn_allocator *a, cairn_doc *d)
@@ -507,8 +624,11 @@ static const cairn__field *find_named(const cairn_doc *d, const char *field)
 	size_t len;
 	if (!d || cairn__name_check(field, &len))
 		return NULL;
-	return cairn__doc_field(d, (const uint8_t *)field, (uint32_t)len,
-	                        cairn__hash32(d->key, field, len));
+	cairn__fkey k;
+	cairn__slot_hint hint;
+	cairn__fkey_set(&k, (const uint8_t *)field, (uint32_t)len);
+	k.hash = cairn__fkey_hash(d->key, &k);
+	return cairn__doc_fieldk(d, &k, &hint);
 }
 
 /*

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "crdt_int.h"
+#include "index_int.h"
 
 typedef struct join_ctx {
 	const cairn_allocator *a;
@@ -44,14 +45,18 @@ typedef struct join_ctx {
 	cairn__dots collect; /* dots for the destination's context (state) */
 	bool changed;        /* an entry, a dot or a removal came in */
 	cairn__dots tmp_live, tmp_rm;
+	cairn__fkey fk;        /* the name of the field being joined */
+	cairn__slot_hint hint; /* where its lookup stopped in the destination */
 } join_ctx;
 
 /* Is (w, c) in a list sorted by (writer, counter)? A binary search, not
  * bsearch: its calls through a comparator cost more than these short
  * lists. */
-static bool sorted_has(const cairn__dot *dots, uint32_t n, uint32_t w,
-                       uint64_t c)
+static inline bool sorted_has(const cairn__dot *dots, uint32_t n, uint32_t w,
+                              uint64_t c)
 {
+	if (n <= 8) /* most: an overwrite removes a dot or two */
+		return cairn__dots_has(dots, n, w, c);
 	uint32_t i = cairn__dots_lower(dots, n, w, c);
 	return i < n && dots[i].writer == w && dots[i].counter == c;
 }
@@ -73,8 +78,8 @@ static uint32_t src_writer(const join_ctx *j, uint32_t dw)
  * Does the source cover the destination dot (dw, c) within a field
  * (sf may be NULL) and an element (sx may be NULL)?
  */
-static bool src_covers(const join_ctx *j, const cairn__field *sf,
-                       const cairn__elem *sx, uint32_t dw, uint64_t c)
+static inline bool src_covers(const join_ctx *j, const cairn__field *sf,
+                              const cairn__elem *sx, uint32_t dw, uint64_t c)
 {
 	uint32_t sw = src_writer(j, dw);
 	if (sw == UINT32_MAX)
@@ -95,8 +100,8 @@ static bool src_covers(const join_ctx *j, const cairn__field *sf,
 }
 
 /* Does the destination cover its own dot (dw, c) in that scope? */
-static bool dst_covers(const join_ctx *j, const cairn__field *df,
-                       const cairn__elem *dx, uint32_t dw, uint64_t c)
+static inline bool dst_covers(const join_ctx *j, const cairn__field *df,
+                              const cairn__elem *dx, uint32_t dw, uint64_t c)
 {
 	if (cairn__ctx_has(&j->dst->ctx, dw, c))
 		return true;
@@ -114,8 +119,9 @@ static bool dst_covers(const join_ctx *j, const cairn__field *df,
 	return false;
 }
 
-/* Remember a source dot for the destination's context (states only). */
-static int collect(join_ctx *j, uint32_t sw, uint64_t c)
+/* Remember a source dot for the destination's context (states only).
+ * Inline: a join into a state calls it for every entry. */
+static inline int collect(join_ctx *j, uint32_t sw, uint64_t c)
 {
 	if (!j->state)
 		return 0;
@@ -130,7 +136,7 @@ static int collect(join_ctx *j, uint32_t sw, uint64_t c)
 	return cairn__dots_push(j->a, &j->collect, (cairn__dot){c, dw});
 }
 
-static bool reg_has(const cairn__field *f, uint32_t w, uint64_t c)
+static inline bool reg_has(const cairn__field *f, uint32_t w, uint64_t c)
 {
 	const cairn__entry *reg = cairn__field_reg(f);
 	uint32_t n = cairn__field_nreg(f);
@@ -140,13 +146,12 @@ static bool reg_has(const cairn__field *f, uint32_t w, uint64_t c)
 	return false;
 }
 
-static int ensure_field(join_ctx *j, const cairn__field *sf, uint32_t hash,
-                        cairn__field **df)
+static int ensure_field(join_ctx *j, const cairn__field *sf, cairn__field **df)
 {
 	if (*df)
 		return 0;
-	int rc = cairn__doc_field_add(j->a, j->dst, cairn__fname(sf),
-	                              sf->name_len, hash, df);
+	/* The first field added since join_field() looked it up. */
+	int rc = cairn__doc_field_addk(j->a, j->dst, &j->fk, &j->hint, df);
 	if (rc)
 		return rc;
 	(*df)->policy = j->dst->owner ? (uint8_t)cairn__field_policy(
@@ -156,8 +161,7 @@ static int ensure_field(join_ctx *j, const cairn__field *sf, uint32_t hash,
 	return 0;
 }
 
-static int join_reg(join_ctx *j, const cairn__field *sf, uint32_t hash,
-                    cairn__field **dfp)
+static int join_reg(join_ctx *j, const cairn__field *sf, cairn__field **dfp)
 {
 	cairn__field *df = *dfp;
 	/* Destination entries the source saw removed go. */
@@ -186,7 +190,7 @@ static int join_reg(join_ctx *j, const cairn__field *sf, uint32_t hash,
 			continue;
 		if (dst_covers(j, df, NULL, dw, c))
 			continue;
-		int rc = ensure_field(j, sf, hash, &df);
+		int rc = ensure_field(j, sf, &df);
 		*dfp = df;
 		if (rc)
 			return rc;
@@ -214,7 +218,7 @@ static int join_reg(join_ctx *j, const cairn__field *sf, uint32_t hash,
 
 /* Join one source element into the destination field. */
 static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
-                     cairn__field **dfp, uint32_t hash)
+                     cairn__field **dfp)
 {
 	const cairn_allocator *a = j->a;
 	cairn__field *df = *dfp;
@@ -276,7 +280,7 @@ static int join_elem(join_ctx *j, const cairn__field *sf, const cairn__elem *sx,
 		return 0;
 	}
 	if (!dx) {
-		rc = ensure_field(j, sf, hash, &df);
+		rc = ensure_field(j, sf, &df);
 		*dfp = df;
 		if (!rc)
 			rc = cairn__field_make_ext(a, df);
@@ -335,12 +339,50 @@ static void sweep_elems(join_ctx *j, const cairn__field *sf, cairn__field *df)
 	}
 }
 
+/*
+ * The commonest case, on its own: a source field holding one register
+ * entry and nothing else, that the destination does not have (a new key
+ * in a delta, every key of a state loaded into an empty replica). It is
+ * what join_field() does then, without its general machinery: the entry
+ * comes in unless the destination's context covers its dot (no field of
+ * the destination holds removals for it), and its dot is collected.
+ */
+static int join_new_one(join_ctx *j, const cairn__field *sf)
+{
+	const cairn__entry *se = &sf->u.one;
+	uint32_t dw = j->map[se->writer];
+	uint64_t c = CAIRN__META_COUNTER(se->meta);
+	if (!cairn__ctx_has(&j->dst->ctx, dw, c)) {
+		cairn__entry e = *se;
+		e.writer = dw;
+		cairn_type type = CAIRN__META_TYPE(e.meta);
+		int rc = cairn__payload_copy(j->a, &se->v, type, e.vlen, &e.v);
+		if (rc)
+			return rc;
+		cairn__field *df = NULL;
+		rc = ensure_field(j, sf, &df);
+		if (rc) {
+			cairn__payload_release(j->a, &e.v, type, e.vlen);
+			return rc;
+		}
+		df->u.one = e;
+		df->shape = CAIRN__ONE;
+		if (j->src_ctx)
+			df->joined = 1;
+		j->changed = true;
+	}
+	return collect(j, se->writer, c);
+}
+
 static int join_field(join_ctx *j, const cairn__field *sf, uint32_t hash)
 {
 	if (cairn__field_is_empty(sf))
 		return 0;
-	cairn__field *df =
-	        cairn__doc_field(j->dst, cairn__fname(sf), sf->name_len, hash);
+	cairn__fkey_of(&j->fk, sf);
+	j->fk.hash = hash;
+	cairn__field *df = cairn__doc_fieldk(j->dst, &j->fk, &j->hint);
+	if (!df && sf->shape == CAIRN__ONE)
+		return join_new_one(j, sf);
 	const cairn__ext *sx = cairn__field_ext(sf);
 	uint32_t nrm = sx ? sx->nrm : 0;
 	cairn__dots rm;
@@ -356,7 +398,7 @@ static int join_field(join_ctx *j, const cairn__field *sf, uint32_t hash)
 			        (cairn__dot){sx->rm[i].counter,
 			                     j->map[sx->rm[i].writer]});
 		if (!rc)
-			rc = ensure_field(j, sf, hash, &df);
+			rc = ensure_field(j, sf, &df);
 		if (!rc)
 			rc = cairn__field_make_ext(j->a, df);
 		if (!rc)
@@ -364,9 +406,9 @@ static int join_field(join_ctx *j, const cairn__field *sf, uint32_t hash)
 		if (rc)
 			goto out;
 	}
-	rc = join_reg(j, sf, hash, &df);
+	rc = join_reg(j, sf, &df);
 	for (uint32_t i = 0; sx && i < sx->set.n && !rc; i++)
-		rc = join_elem(j, sf, &sx->set.elems[i], &df, hash);
+		rc = join_elem(j, sf, &sx->set.elems[i], &df);
 	if (rc)
 		goto out;
 	if (j->src_ctx || nrm)
@@ -426,10 +468,13 @@ static void fetch_record(const join_ctx *j, uint32_t hash, bool name)
 		if ((s & ~ix->mask) == tag) {
 			const cairn__field *f =
 			        &j->dst->fields[(s & ix->mask) - 1];
-			if (name)
+			if (name) {
 				PREFETCH(cairn__fname(f));
-			else
+			} else {
+				/* Most 56-byte records straddle two lines. */
 				PREFETCH(f);
+				PREFETCH((const char *)(f + 1) - 1);
+			}
 			return;
 		}
 	}
@@ -497,10 +542,88 @@ static void sweep_unnamed(join_ctx *j)
 
 static bool is_sorted(const cairn__dots *l)
 {
-	for (uint32_t i = 1; i < l->n; i++)
-		if (cairn__dot_cmp(&l->p[i - 1], &l->p[i]) > 0)
+	for (uint32_t i = 1; i < l->n; i++) {
+		const cairn__dot *a = &l->p[i - 1], *b = &l->p[i];
+		if (a->writer > b->writer ||
+		    (a->writer == b->writer && a->counter > b->counter))
 			return false;
+	}
 	return true;
+}
+
+/*
+ * Sort dots by (writer, counter). The dots a join collects come in the
+ * order of the source's fields: sorted for one replica's writes, but
+ * interleaved when the source gathers the writes of several (deltas folded
+ * together), and then too many for qsort, whose comparator call per step
+ * costs more than the rest of the join. A radix sort of (writer << 48 |
+ * counter) needs a pass only for each 11-bit digit that varies: three for
+ * two writers' hundred thousand writes. 0 or CAIRN_ENOMEM.
+ */
+#define RADIX_BITS 11u
+#define RADIX (1u << RADIX_BITS)
+
+static uint64_t dot_key(const cairn__dot *d)
+{
+	return ((uint64_t)d->writer << 48) | d->counter;
+}
+
+static int sort_dots(const cairn_allocator *a, cairn__dot *dots, uint32_t n)
+{
+	uint32_t max_writer = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (dots[i].writer > max_writer)
+			max_writer = dots[i].writer;
+	if (n < 64 || max_writer > 0xFFFFu) {
+		cairn__sort(dots, n, sizeof *dots, cairn__dot_cmp);
+		return 0;
+	}
+	uint64_t first = dot_key(&dots[0]), varies = 0;
+	for (uint32_t i = 1; i < n; i++)
+		varies |= dot_key(&dots[i]) ^ first;
+	cairn__dot *tmp = cairn__alloc(a, (size_t)n * sizeof *tmp);
+	if (!tmp)
+		return CAIRN_ENOMEM;
+	cairn__dot *from = dots, *to = tmp;
+	uint32_t count[RADIX];
+	for (uint32_t shift = 0; shift < 64; shift += RADIX_BITS) {
+		if (((varies >> shift) & (RADIX - 1)) == 0)
+			continue;
+		memset(count, 0, sizeof count);
+		for (uint32_t i = 0; i < n; i++)
+			count[(dot_key(&from[i]) >> shift) & (RADIX - 1)]++;
+		for (uint32_t b = 0, sum = 0; b < RADIX; b++) {
+			uint32_t c = count[b];
+			count[b] = sum;
+			sum += c;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			to[count[(dot_key(&from[i]) >> shift) &
+			         (RADIX - 1)]++] = from[i];
+		cairn__dot *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != dots)
+		memcpy(dots, from, (size_t)n * sizeof *dots);
+	cairn__free(a, tmp, (size_t)n * sizeof *tmp);
+	return 0;
+}
+
+/* Room for n dots in a list that is still on its own small array, so that
+ * collecting a dot per entry does not grow it step by step. 0 or
+ * CAIRN_ENOMEM (the list unchanged). */
+static int dots_reserve(const cairn_allocator *a, cairn__dots *l, uint32_t n)
+{
+	if (n <= l->cap || l->p != l->stack)
+		return 0;
+	cairn__dot *p = cairn__alloc(a, (size_t)n * sizeof *p);
+	if (!p)
+		return CAIRN_ENOMEM;
+	memcpy(p, l->p, (size_t)l->n * sizeof *p);
+	l->p = p;
+	l->cap = n;
+	return 0;
 }
 
 /* Does the source's context hold a dot the destination's does not? */
@@ -564,6 +687,10 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 	 * instead of doubling them all the way up. */
 	if (!rc && dst->nfields == 0 && src->nfields > 8)
 		rc = cairn__doc_reserve(a, dst, src->nfields);
+	/* A state collects about a dot per source field (fewer when its
+	 * context covers them): room for them at once. */
+	if (!rc && j.state && !j.src_ctx)
+		rc = dots_reserve(a, &j.collect, src->nfields);
 	rc = rc ? rc : join_fields(&j);
 	if (!rc && changed && !j.changed)
 		j.changed = ctx_adds(&j);
@@ -578,13 +705,11 @@ int cairn__doc_join(const cairn_allocator *a, const uint8_t key[16],
 		rc = cairn__ctx_join(a, &dst->ctx, &src->ctx, j.map);
 	if (!rc && changed && (j.changed || j.collect.n))
 		*changed = true;
-	if (!rc && j.collect.n) {
-		if (!is_sorted(&j.collect))
-			cairn__sort(j.collect.p, j.collect.n,
-			            sizeof *j.collect.p, cairn__dot_cmp);
+	if (!rc && j.collect.n && !is_sorted(&j.collect))
+		rc = sort_dots(a, j.collect.p, j.collect.n);
+	if (!rc && j.collect.n)
 		rc = cairn__ctx_add_sorted(a, &dst->ctx, j.collect.p,
 		                           j.collect.n);
-	}
 	if (j.map != stack_map)
 		cairn__free(a, j.map, (size_t)src->ctx.n * sizeof *j.map);
 	if (j.inv && j.inv != stack_inv)
@@ -605,6 +730,7 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
                        uint64_t now_ms, uint64_t *max_hlc)
 {
 	uint32_t limit = r->cfg.limits.max_value_bytes;
+	uint64_t skew = r->hlc.max_skew_ms;
 	/* A field's policy follows from the declarations alone (a register
 	 * with a value never changes policy), so no lookup is needed; with no
 	 * field-level declaration it is the document's collection policy. */
@@ -620,13 +746,19 @@ static int check_delta(const cairn_replica *r, const cairn_delta *delta,
 		        cairn__policy_of(r, sd->id, sd->id_len, NULL, 0);
 		for (uint32_t k = 0; k < sd->nfields; k++) {
 			const cairn__field *sf = &sd->fields[k];
+			/* A large delta is far from the caches by now: read
+			 * ahead, both lines of a record. */
+			if (k + 8 < sd->nfields) {
+				PREFETCH(&sd->fields[k + 8]);
+				PREFETCH((const char *)&sd->fields[k + 9] - 1);
+			}
 			const cairn__entry *reg = cairn__field_reg(sf);
 			uint32_t n = cairn__field_nreg(sf);
 			for (uint32_t e = 0; e < n; e++) {
-				int rc = cairn_hlc_check(&r->hlc, reg[e].hlc,
-				                         now_ms);
-				if (rc)
-					return rc;
+				/* cairn_hlc_check(), inline. */
+				uint64_t ms = CAIRN_HLC_MS(reg[e].hlc);
+				if (ms > now_ms && ms - now_ms > skew)
+					return CAIRN_ECLOCK_SKEW;
 				if (reg[e].vlen > limit)
 					return CAIRN_ETOOBIG;
 				if (reg[e].hlc > *max_hlc)

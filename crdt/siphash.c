@@ -4,10 +4,11 @@
  * word, d finalisation rounds, a 128-bit key and a 64-bit tag.
  *
  * The core keys its hash tables with it, so that a peer who does not know
- * the key cannot choose element names that collide. Words are read
- * byte by byte in little-endian order: no unaligned loads, no dependence on
- * the host's byte order.
+ * the key cannot choose element names that collide. Words are read in
+ * little-endian order whatever the host's (memcpy, so no unaligned loads).
  */
+#include <string.h>
+
 #include "bytes_int.h"
 
 static uint64_t rotl64(uint64_t x, unsigned n)
@@ -17,10 +18,18 @@ static uint64_t rotl64(uint64_t x, unsigned n)
 
 static inline uint64_t load64_le(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* One load where the host agrees (compilers do not always merge the
+	 * bytes below into one, and names are hashed on every write). */
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+#else
 	return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) |
 	       ((uint64_t)p[3] << 24) | ((uint64_t)p[4] << 32) |
 	       ((uint64_t)p[5] << 40) | ((uint64_t)p[6] << 48) |
 	       ((uint64_t)p[7] << 56);
+#endif
 }
 
 #define SIPROUND                                                               \
@@ -93,4 +102,37 @@ uint64_t cairn__siphash(const uint8_t key[16], const void *data, size_t len)
 uint64_t cairn__siphash13(const uint8_t key[16], const void *data, size_t len)
 {
 	return siphash_cd(key, data, len, 1, 3);
+}
+
+/*
+ * SipHash-1-3 of a name shorter than 16 bytes that lies zero-padded in 16
+ * bytes (as field records keep them): the tail word is a load, not a loop,
+ * since the padding is the zeros the tail word would be built with.
+ */
+uint64_t cairn__siphash13_pad16(const uint8_t key[16], const uint8_t data[16],
+                                size_t len)
+{
+	uint64_t k0 = load64_le(key);
+	uint64_t k1 = load64_le(key + 8);
+	uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+	uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+	uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+	uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
+	const uint8_t *p = data;
+	if (len >= 8) {
+		uint64_t m = load64_le(p);
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+		p += 8;
+	}
+	uint64_t b = load64_le(p) | ((uint64_t)len << 56);
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xffu;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
 }

@@ -5,45 +5,48 @@
 
 #include "crdt_int.h"
 
-/* Static, so the constructors inline it (an exported function may be
- * interposed, so calls to it stay calls). */
-static cairn_value zeroed(cairn_type type)
-{
-	cairn_value v;
-	memset(&v, 0, sizeof v);
-	v.type = type;
-	return v;
-}
+/*
+ * Each constructor builds its result with an initializer, which the
+ * compiler writes straight into the caller's value: every member defined
+ * (the union's unused bytes zero). Built as a zeroed local and then
+ * returned, the value went through the stack as small stores read back by
+ * wide loads, which the CPU cannot forward: a stall on every value made.
+ */
+#define VALUE_OF(t)                                                            \
+	{                                                                      \
+		.type = (t), .as.bytes = { NULL, 0 }                           \
+	}
 
 cairn_value cairn_value_nil(void)
 {
-	return zeroed(CAIRN_NIL);
+	cairn_value v = VALUE_OF(CAIRN_NIL);
+	return v;
 }
 
 cairn_value cairn_value_bool(bool b)
 {
-	cairn_value v = zeroed(CAIRN_BOOL);
+	cairn_value v = VALUE_OF(CAIRN_BOOL);
 	v.as.b = b;
 	return v;
 }
 
 cairn_value cairn_value_int(int64_t i)
 {
-	cairn_value v = zeroed(CAIRN_INT);
+	cairn_value v = VALUE_OF(CAIRN_INT);
 	v.as.i = i;
 	return v;
 }
 
 cairn_value cairn_value_float(double f)
 {
-	cairn_value v = zeroed(CAIRN_FLOAT);
+	cairn_value v = VALUE_OF(CAIRN_FLOAT);
 	v.as.f = f;
 	return v;
 }
 
 cairn_value cairn_value_strn(const void *p, size_t len)
 {
-	cairn_value v = zeroed(CAIRN_STR);
+	cairn_value v = VALUE_OF(CAIRN_STR);
 	v.as.bytes.ptr = p;
 	v.as.bytes.len = len;
 	return v;
@@ -56,8 +59,9 @@ cairn_value cairn_value_str(const char *s)
 
 cairn_value cairn_value_bin(const void *p, size_t len)
 {
-	cairn_value v = cairn_value_strn(p, len);
-	v.type = CAIRN_BIN;
+	cairn_value v = VALUE_OF(CAIRN_BIN);
+	v.as.bytes.ptr = p;
+	v.as.bytes.len = len;
 	return v;
 }
 
@@ -159,18 +163,33 @@ int cairn__payload_store(const cairn_allocator *a, const cairn_value *v,
 cairn_value cairn__payload_view(const cairn__payload *pl, cairn_type type,
                                 uint32_t len)
 {
-	cairn_value v = zeroed(type);
+	/* One initializer per type, for the reason given above. */
 	switch (type) {
-	case CAIRN_NIL: break;
-	case CAIRN_BOOL: v.as.b = pl->i != 0; break;
-	case CAIRN_INT: v.as.i = pl->i; break;
-	case CAIRN_FLOAT: v.as.f = pl->f; break;
+	case CAIRN_BOOL: {
+		cairn_value v = VALUE_OF(CAIRN_BOOL);
+		v.as.b = pl->i != 0;
+		return v;
+	}
+	case CAIRN_INT: {
+		cairn_value v = VALUE_OF(CAIRN_INT);
+		v.as.i = pl->i;
+		return v;
+	}
+	case CAIRN_FLOAT: {
+		cairn_value v = VALUE_OF(CAIRN_FLOAT);
+		v.as.f = pl->f;
+		return v;
+	}
 	case CAIRN_STR:
-	case CAIRN_BIN:
+	case CAIRN_BIN: {
+		cairn_value v = VALUE_OF(type);
 		v.as.bytes.ptr = len <= CAIRN__INLINE_BYTES ? pl->in : pl->p;
 		v.as.bytes.len = len;
-		break;
+		return v;
 	}
+	case CAIRN_NIL: break;
+	}
+	cairn_value v = VALUE_OF(type);
 	return v;
 }
 

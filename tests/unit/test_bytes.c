@@ -103,6 +103,14 @@ static void test_siphash13_vectors(void **state)
 	/* And it is a different function from SipHash-2-4. */
 	assert_true(cairn__siphash13(key, msg, 8) !=
 	            cairn__siphash(key, msg, 8));
+	/* The variant for short names, zero-padded to 16 bytes, gives the
+	 * same tags. */
+	for (size_t n = 0; n < 16; n++) {
+		uint8_t pad[16] = {0};
+		memcpy(pad, msg, n);
+		assert_true(cairn__siphash13_pad16(key, pad, n) ==
+		            sip13_vectors[n]);
+	}
 }
 
 static void hex_decode(const char *hex, uint8_t *out, size_t n)

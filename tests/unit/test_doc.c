@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -483,6 +484,139 @@ static void test_gathered_delta(void **state)
 	cairn_replica_free(c);
 }
 
+/*
+ * Names of every length up to past the 16 bytes kept in a field record,
+ * in documents below and above the size at which they keep an index:
+ * each is found again, by its writer and by a replica that hashes names
+ * under another key, and names that differ in one byte stay apart.
+ */
+static void test_name_lengths(void **state)
+{
+	(void)state;
+	cairn_replica *a = mk(1, 0), *b = mk(2, 0);
+	const char *base = "abcdefghijklmnopqrstuvwx";
+	for (int docs = 0; docs < 2; docs++) {
+		const char *id = docs ? "wide" : "narrow";
+		int n = docs ? 20 : 4;
+		for (int len = 1; len <= n; len++) {
+			char f[32];
+			memcpy(f, base, (size_t)len);
+			f[len] = 0;
+			set_int(doc(a, id), f, len, 10, NULL);
+			/* The same length, the last byte changed. */
+			f[len - 1] = 'Z';
+			set_int(doc(a, id), f, -len, 10, NULL);
+		}
+		sync_both(a, b, 50);
+		for (int len = 1; len <= n; len++) {
+			char f[32];
+			memcpy(f, base, (size_t)len);
+			f[len] = 0;
+			assert_int_equal(get_int(doc(a, id), f), len);
+			assert_int_equal(get_int(doc(b, id), f), len);
+			f[len - 1] = 'Z';
+			assert_int_equal(get_int(doc(a, id), f), -len);
+			assert_int_equal(get_int(doc(b, id), f), -len);
+		}
+		assert_int_equal(cairn_doc_field_count(doc(b, id)),
+		                 (size_t)(2 * n));
+	}
+	assert_same(a, b);
+	cairn_replica_free(a);
+	cairn_replica_free(b);
+}
+
+/*
+ * A delta cleared after every write and reused, as a store or a link uses
+ * one: each write's delta, shipped, brings a copy to the writer's state.
+ * Values longer than 8 bytes, overwrites, set adds and removes, deletes,
+ * names of 16 bytes and more, in a document that grows past the size at
+ * which it starts to keep an index and shrinks again.
+ */
+static void test_reused_delta(void **state)
+{
+	(void)state;
+	cairn_replica *a = mk(1, 0), *b = mk(2, 0);
+	cairn_delta *one = delta();
+	const char *text = "a value longer than the 8 bytes kept inline";
+	uint64_t now = 100;
+	for (int i = 0; i < 400; i++, now++) {
+		char f[40];
+		int k = (i * 7) % 23;
+		if (k % 3 == 0)
+			snprintf(f, sizeof f, "a-name-of-at-least-16-bytes-%d",
+			         k);
+		else
+			snprintf(f, sizeof f, "f%d", k);
+		cairn_value v = cairn_value_strn(text, 9 + (size_t)(i % 30));
+		cairn_value e = cairn_value_int(i % 5);
+		int rc = 0;
+		switch (i % 7) {
+		case 0:
+		case 1:
+		case 2: rc = cairn_doc_set(doc(a, "d"), f, &v, now, one); break;
+		case 3: rc = cairn_doc_add(doc(a, "d"), "s", &e, one); break;
+		case 4: rc = cairn_doc_rm(doc(a, "d"), "s", &e, one); break;
+		case 5: rc = cairn_doc_del(doc(a, "d"), f, one); break;
+		case 6: {
+			cairn_value str = cairn_value_strn(text, 20);
+			rc = cairn_doc_add(doc(a, "d"), "t", &str, one);
+			break;
+		}
+		}
+		assert_true(rc == 0 || rc == CAIRN_ENOTFOUND ||
+		            rc == CAIRN_EKIND);
+		OK(ship(b, one, now));
+		assert_same(a, b);
+		cairn_delta_clear(one);
+		assert_true(cairn_delta_empty(one));
+	}
+	cairn_delta_free(one);
+	cairn_replica_free(a);
+	cairn_replica_free(b);
+}
+
+/*
+ * A delta gathering the writes of two replicas, interleaved, joined into a
+ * third: the dots it collects come in no order (a sort that needs more
+ * than one pass), and the result is the two states joined.
+ */
+static void test_interleaved_writers(void **state)
+{
+	(void)state;
+	cairn_replica *a = mk(1, 0), *b = mk(2, 0), *c = mk(3, 0),
+	              *d = mk(4, 0);
+	cairn_delta *all = delta(), *one = delta(), *sa = delta(),
+	            *sb = delta();
+	/* Counters past 2^11: the dots differ in more than one digit. */
+	for (int i = 0; i < 3000; i++)
+		set_int(doc(a, "d"), "warm-up", i, 100, NULL);
+	for (int i = 0; i < 300; i++) {
+		char f[16];
+		snprintf(f, sizeof f, "f%d", i);
+		cairn_replica *w = i % 2 ? b : a;
+		cairn_delta_clear(one);
+		set_int(doc(w, "d"), f, i, 200 + (uint64_t)i, one);
+		OK(cairn_delta_join(all, one));
+	}
+	OK(cairn_replica_join(c, all, 1000));
+	OK(cairn_replica_state(a, sa));
+	OK(cairn_replica_state(b, sb));
+	OK(cairn_replica_join(d, sa, 1000));
+	OK(cairn_replica_join(d, sb, 1000));
+	OK(cairn_replica_join(c, sa, 1000));
+	OK(cairn_replica_join(c, sb, 1000));
+	assert_same(c, d);
+	cairn_delta_free(all);
+	cairn_delta_free(one);
+	cairn_delta_free(sa);
+	cairn_delta_free(sb);
+	cairn_replica_free(a);
+	cairn_replica_free(b);
+	cairn_replica_free(c);
+	cairn_replica_free(d);
+}
+
 static void test_listing(void **state)
 {
 	(void)state;
@@ -604,6 +738,9 @@ int main(void)
 	        cmocka_unit_test(test_delete_concurrent),
 	        cmocka_unit_test(test_delta_equals_mutation),
 	        cmocka_unit_test(test_gathered_delta),
+	        cmocka_unit_test(test_name_lengths),
+	        cmocka_unit_test(test_reused_delta),
+	        cmocka_unit_test(test_interleaved_writers),
 	        cmocka_unit_test(test_listing),
 	        cmocka_unit_test(test_doc_state),
 	        cmocka_unit_test(test_clock_counter_exhausted),
