@@ -40,8 +40,7 @@ static void *xalloc(const cairn_allocator *a, size_t n)
 	return malloc(n ? n : 1);
 }
 
-static void *xrealloc(const cairn_allocator *a, void *p, size_t old_n,
-                      size_t n)
+static void *xrealloc(const cairn_allocator *a, void *p, size_t old_n, size_t n)
 {
 	if (a->alloc && a->realloc && a->free)
 		return a->realloc(a->ud, p, old_n, n ? n : 1);
@@ -60,8 +59,8 @@ static void xfree(const cairn_allocator *a, void *p, size_t n)
 }
 
 /* Grow *arr (elements of `size`) to hold at least `need`. */
-static int grow(const cairn_allocator *a, void **arr, size_t *cap,
-                size_t need, size_t size)
+static int grow(const cairn_allocator *a, void **arr, size_t *cap, size_t need,
+                size_t size)
 {
 	if (need <= *cap)
 		return 0;
@@ -212,6 +211,7 @@ struct cairn__sync {
 	origin *origins; /* ORIGIN_SLOTS, by seq */
 	cairn_delta *scratch;
 	cairn_delta *docbuf;
+	cairn_delta *piece; /* one received encoding, before it joins scratch */
 	cairn_buf tmp;
 	cairn_limits limits;
 	uint8_t digest[CAIRN_DIGEST_BYTES];
@@ -244,10 +244,10 @@ struct cairn__peer {
 
 	/* my log towards the peer */
 	cairn_log_cursor *cur;
-	bool streaming;        /* cur is open and feeding DELTAS */
-	uint64_t sent_to;      /* every record up to here is sent or skipped */
-	uint64_t acked;        /* the peer's ACK */
-	bool held;             /* a record read but not yet durable */
+	bool streaming;   /* cur is open and feeding DELTAS */
+	uint64_t sent_to; /* every record up to here is sent or skipped */
+	uint64_t acked;   /* the peer's ACK */
+	bool held;        /* a record read but not yet durable */
 	uint64_t held_seq;
 	cairn_buf held_bytes;
 
@@ -267,8 +267,8 @@ struct cairn__peer {
 	rindex mine;
 	rnode *queue; /* nodes to query */
 	size_t nqueue, capqueue;
-	size_t inflight; /* nodes asked, not yet answered */
-	uint64_t recon_at; /* last progress of the reconciliation */
+	size_t inflight;        /* nodes asked, not yet answered */
+	uint64_t recon_at;      /* last progress of the reconciliation */
 	const cairn_doc **send; /* documents to send */
 	size_t nsend, capsend, sent_docs;
 	/* reconciliation where the peer sends (answering its queries) */
@@ -331,6 +331,8 @@ int cairn__sync_new(const cairn__sync_config *cfg, cairn__sync **out)
 		rc = cairn_delta_new(&s->a, &s->scratch);
 	if (!rc)
 		rc = cairn_delta_new(&s->a, &s->docbuf);
+	if (!rc)
+		rc = cairn_delta_new(&s->a, &s->piece);
 	if (rc) {
 		cairn__sync_free(s);
 		return rc;
@@ -349,6 +351,7 @@ void cairn__sync_free(cairn__sync *s)
 	xfree(&a, s->allow, s->cfg.nallow * sizeof *s->allow);
 	cairn_delta_free(s->scratch);
 	cairn_delta_free(s->docbuf);
+	cairn_delta_free(s->piece);
 	cairn_buf_free(&s->tmp);
 	xfree(&a, s, sizeof *s);
 }
@@ -674,8 +677,8 @@ static int next_deltas(cairn__peer *p, uint64_t now, cairn_buf *out)
 
 static int queue_node(cairn__peer *p, uint32_t depth, uint64_t prefix)
 {
-	int rc = grow(&p->s->a, (void **)&p->queue, &p->capqueue,
-	              p->nqueue + 1, sizeof *p->queue);
+	int rc = grow(&p->s->a, (void **)&p->queue, &p->capqueue, p->nqueue + 1,
+	              sizeof *p->queue);
 	if (!rc)
 		p->queue[p->nqueue++] = (rnode){depth, prefix};
 	return rc;
@@ -750,8 +753,8 @@ static int recon_begin(cairn__peer *p, bool everything, uint64_t now)
 static int next_recon_q(cairn__peer *p, cairn_buf *out)
 {
 	cairn__sync *s = p->s;
-	uint32_t n = p->nqueue > RECON_Q_MAX ? RECON_Q_MAX
-	                                     : (uint32_t)p->nqueue;
+	uint32_t n =
+	        p->nqueue > RECON_Q_MAX ? RECON_Q_MAX : (uint32_t)p->nqueue;
 	size_t start = out->len;
 	cairn__wr w;
 	cairn__wr_init(&w, out);
@@ -1072,7 +1075,8 @@ uint64_t cairn__sync_deadline(const cairn__sync *s, const cairn__peer *p)
 	uint64_t hb = s->cfg.heartbeat_ms;
 	if (hb) {
 		uint64_t a = p->last_send + hb;
-		uint64_t b = p->last_recv + hb * (uint64_t)s->cfg.heartbeat_miss;
+		uint64_t b =
+		        p->last_recv + hb * (uint64_t)s->cfg.heartbeat_miss;
 		t = a < t ? a : t;
 		t = b < t ? b : t;
 	}
@@ -1138,8 +1142,8 @@ static int join_scratch(cairn__peer *p, uint64_t now)
 	cairn__sync *s = p->s;
 	bool changed = false;
 	uint64_t seq = 0;
-	int rc = cairn_store_join(s->cfg.store, s->scratch, now, &changed,
-	                          &seq);
+	int rc =
+	        cairn_store_join(s->cfg.store, s->scratch, now, &changed, &seq);
 	if (rc == CAIRN_ECLOCK_SKEW) {
 		visit_ctx v = {s, p, 0};
 		cairn_delta_visitor vis = {NULL, on_value, NULL};
@@ -1175,14 +1179,24 @@ static int join_scratch(cairn__peer *p, uint64_t now)
 	return 0;
 }
 
-/* Decode one bin (a delta encoding) into s->scratch. */
+/*
+ * Decode one bin (a delta encoding) and fold it into s->scratch. Decoding
+ * into an empty delta and joining that costs the size of the piece;
+ * decoding straight into scratch would copy all of scratch each time (a
+ * decode replaces its output whole, to leave it unchanged on error).
+ */
 static int take_delta(cairn__peer *p, cairn__rd *rd)
 {
+	cairn__sync *s = p->s;
 	const uint8_t *b;
 	uint32_t n;
 	int rc = cairn__rd_bin(rd, &b, &n);
+	cairn_delta_clear(s->piece);
 	if (!rc)
-		rc = cairn_delta_decode(p->s->scratch, b, n, &p->s->limits);
+		rc = cairn_delta_decode(s->piece, b, n, &s->limits);
+	if (!rc)
+		rc = cairn_delta_join(s->scratch, s->piece);
+	cairn_delta_clear(s->piece);
 	return rc;
 }
 
@@ -1192,8 +1206,7 @@ static int protocol(cairn__peer *p, const char *what, int rc)
 	           "malformed %s message (%s)", what, cairn_strerror(rc));
 }
 
-static int recv_hello(cairn__peer *p, cairn__rd *rd, uint32_t n,
-                      uint64_t now)
+static int recv_hello(cairn__peer *p, cairn__rd *rd, uint32_t n, uint64_t now)
 {
 	cairn__sync *s = p->s;
 	uint64_t f[8];
@@ -1250,8 +1263,7 @@ static int recv_hello(cairn__peer *p, cairn__rd *rd, uint32_t n,
 	return 0;
 }
 
-static int recv_deltas(cairn__peer *p, cairn__rd *rd, uint32_t n,
-                       uint64_t now)
+static int recv_deltas(cairn__peer *p, cairn__rd *rd, uint32_t n, uint64_t now)
 {
 	cairn__sync *s = p->s;
 	uint64_t from, to;
@@ -1491,16 +1503,11 @@ static int recv_frag(cairn__peer *p, cairn__rd *rd, uint32_t n, uint64_t now)
 static int bye_err(uint64_t code)
 {
 	switch (code) {
-	case CAIRN__BYE_CLOCK_SKEW:
-		return CAIRN_ECLOCK_SKEW;
-	case CAIRN__BYE_NOT_ALLOWED:
-		return CAIRN_EPOLICY;
-	case CAIRN__BYE_VERSION:
-		return CAIRN_EVERSION;
-	case CAIRN__BYE_NORMAL:
-		return CAIRN_EAGAIN;
-	default:
-		return CAIRN_EIO;
+	case CAIRN__BYE_CLOCK_SKEW: return CAIRN_ECLOCK_SKEW;
+	case CAIRN__BYE_NOT_ALLOWED: return CAIRN_EPOLICY;
+	case CAIRN__BYE_VERSION: return CAIRN_EVERSION;
+	case CAIRN__BYE_NORMAL: return CAIRN_EAGAIN;
+	default: return CAIRN_EIO;
 	}
 }
 
@@ -1522,10 +1529,8 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 	    type != CAIRN__MSG_BYE)
 		return protocol(p, "pre-HELLO", CAIRN_EDECODE);
 	switch (type) {
-	case CAIRN__MSG_HELLO:
-		return recv_hello(p, &rd, n, now);
-	case CAIRN__MSG_DELTAS:
-		return recv_deltas(p, &rd, n, now);
+	case CAIRN__MSG_HELLO: return recv_hello(p, &rd, n, now);
+	case CAIRN__MSG_DELTAS: return recv_deltas(p, &rd, n, now);
 	case CAIRN__MSG_ACK: {
 		uint64_t v;
 		if (n != 2 || cairn__rd_u64(&rd, &v))
@@ -1544,14 +1549,11 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 		if (rc == CAIRN_ENOTFOUND || rc == CAIRN_ECORRUPT)
 			rc = recon_begin(p, false, now);
 		return rc ? bye(p, CAIRN__BYE_STORE, rc, false,
-		                "cannot rewind the log: %s",
-		                cairn_strerror(rc))
+		                "cannot rewind the log: %s", cairn_strerror(rc))
 		          : 0;
 	}
-	case CAIRN__MSG_RECON_Q:
-		return recv_recon_q(p, &rd, n);
-	case CAIRN__MSG_RECON_A:
-		return recv_recon_a(p, &rd, n);
+	case CAIRN__MSG_RECON_Q: return recv_recon_q(p, &rd, n);
+	case CAIRN__MSG_RECON_A: return recv_recon_a(p, &rd, n);
 	case CAIRN__MSG_RECON_END: {
 		uint64_t sess, upto;
 		if (n != 3 || cairn__rd_u64(&rd, &sess) ||
@@ -1567,8 +1569,7 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 		p->ack_at = now;
 		return 0;
 	}
-	case CAIRN__MSG_DOCS:
-		return recv_docs(p, &rd, n, now);
+	case CAIRN__MSG_DOCS: return recv_docs(p, &rd, n, now);
 	case CAIRN__MSG_PING: {
 		uint64_t t, last;
 		if (n != 3 || cairn__rd_u64(&rd, &t) ||
@@ -1580,8 +1581,7 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 		uint64_t v[1] = {t};
 		return queue_u64s(p, CAIRN__MSG_PONG, 1, v);
 	}
-	case CAIRN__MSG_PONG:
-		return 0;
+	case CAIRN__MSG_PONG: return 0;
 	case CAIRN__MSG_BYE: {
 		uint64_t code;
 		const uint8_t *text;

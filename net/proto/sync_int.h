@@ -65,10 +65,10 @@ enum cairn__msg_type {
 
 /* Why a link ends: the code of a BYE message. */
 enum cairn__bye_code {
-	CAIRN__BYE_NORMAL = 0,      /* closing, nothing wrong */
-	CAIRN__BYE_PROTOCOL = 1,    /* a malformed or unexpected message */
-	CAIRN__BYE_VERSION = 2,     /* no common protocol version */
-	CAIRN__BYE_CLOCK_SKEW = 3,  /* a clock too far ahead (text names both) */
+	CAIRN__BYE_NORMAL = 0,     /* closing, nothing wrong */
+	CAIRN__BYE_PROTOCOL = 1,   /* a malformed or unexpected message */
+	CAIRN__BYE_VERSION = 2,    /* no common protocol version */
+	CAIRN__BYE_CLOCK_SKEW = 3, /* a clock too far ahead (text names both) */
 	CAIRN__BYE_NOT_ALLOWED = 4, /* the device is not on the allow-list */
 	CAIRN__BYE_POLICY = 5,      /* register policies disagree */
 	CAIRN__BYE_STORE = 6,       /* the local store failed */
@@ -90,9 +90,9 @@ typedef struct cairn__sync_events {
 } cairn__sync_events;
 
 typedef struct cairn__sync_config {
-	cairn_store *store;      /* borrowed; outlives the engine */
-	cairn_device_id self;    /* this device */
-	cairn_allocator alloc;   /* default: the C library */
+	cairn_store *store;    /* borrowed; outlives the engine */
+	cairn_device_id self;  /* this device */
+	cairn_allocator alloc; /* default: the C library */
 	cairn__sync_events events;
 	/* Optional allow-list: NULL = every device with the mesh key. */
 	const cairn_device_id *allow;
@@ -180,10 +180,10 @@ void cairn__sync_bye(cairn__sync *s, cairn__peer *p);
 /* What a link's sync looks like from here. */
 typedef struct cairn__peer_state {
 	cairn_device_id device;
-	bool hello;              /* the peer's HELLO arrived */
-	bool reconciling;        /* a reconciliation is under way */
-	uint64_t last_sync_ms;   /* last time both directions were caught up
-	                            (0: never) */
+	bool hello;               /* the peer's HELLO arrived */
+	bool reconciling;         /* a reconciliation is under way */
+	uint64_t last_sync_ms;    /* last time both directions were caught up
+	                             (0: never) */
 	uint64_t outstanding_out; /* my records the peer has not acked */
 	uint64_t outstanding_in;  /* the peer's records I have not joined */
 	uint64_t msgs_in, msgs_out;

@@ -82,7 +82,7 @@ typedef struct replica {
 	struct {
 		uint64_t seq;
 		cairn_buf enc;
-	} *writes;
+	} * writes;
 	size_t nwrites, capwrites;
 } replica;
 
@@ -107,7 +107,8 @@ static void die(uint64_t seed, const char *fmt, ...)
 	fprintf(stderr, "net_sim_r%d seed %llu: ", R, (unsigned long long)seed);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nreplay: CAIRN_TEST_SEED=%llu ./cairn-test-net_sim_r%d\n",
+	fprintf(stderr,
+	        "\nreplay: CAIRN_TEST_SEED=%llu ./cairn-test-net_sim_r%d\n",
 	        (unsigned long long)seed, R);
 	exit(1);
 }
@@ -154,7 +155,7 @@ static void store_open(int i)
 	sc.pull_ms = 300;
 	sc.ack_ms = 10;
 	sc.mark_persist_ms = 50;
-	sc.batch_bytes = 512; /* many small messages: more to go wrong */
+	sc.batch_bytes = 512;  /* many small messages: more to go wrong */
 	sc.frame_bytes = 1024; /* and fragments */
 	sc.recon_leaf = 2;
 	rc = cairn__sync_new(&sc, &r->sy);
@@ -205,8 +206,8 @@ static void keep_write(int i, uint64_t seq, const cairn_delta *d)
 	replica *r = &g_r[i];
 	if (r->nwrites == r->capwrites) {
 		r->capwrites = r->capwrites ? 2 * r->capwrites : 64;
-		r->writes = realloc(r->writes,
-		                    r->capwrites * sizeof *r->writes);
+		r->writes =
+		        realloc(r->writes, r->capwrites * sizeof *r->writes);
 		CHECK(r->writes, "out of memory");
 	}
 	cairn_buf *b = &r->writes[r->nwrites].enc;
@@ -448,7 +449,8 @@ static uint64_t run_seed(uint64_t seed, uint64_t ops)
 			step(&buf, &busy);
 		if (rng_pct(&g_rng, 2)) { /* partition a link */
 			int a = (int)rng_below(&g_rng, R - 1);
-			int b = a + 1 + (int)rng_below(&g_rng, (uint64_t)(R - a - 1));
+			int b = a + 1 +
+			        (int)rng_below(&g_rng, (uint64_t)(R - a - 1));
 			link_down(a, b, rng_range(&g_rng, 50, 3000));
 		}
 		if (rng_pct(&g_rng, 1))

@@ -300,8 +300,7 @@ static void test_allow_list(void **state)
 	assert_non_null(strstr(l.why, "allow-list"));
 	assert_string_not_equal(cairn__sync_peer_error(l.pa), "");
 	assert_string_not_equal(cairn__sync_peer_error(l.pb), "");
-	assert_int_equal(cairn_replica_doc_count(cairn_store_replica(b.st)),
-	                 0);
+	assert_int_equal(cairn_replica_doc_count(cairn_store_replica(b.st)), 0);
 	link_close(&l);
 	node_close(&a, false);
 	node_close(&b, false);
