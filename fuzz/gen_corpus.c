@@ -43,10 +43,11 @@
 #include "cairn/store.h"
 #include "fault_vfs.h"
 #include "link_fixture.h"
+#include "sync_fixture.h"
 #include "store_int.h"
 
 static const char *root;
-static size_t written[6];
+static size_t written[7];
 
 static void die(const char *what)
 {
@@ -75,9 +76,10 @@ static void make_dir(const char *path)
 /* Write one seed to root/target/<hash>; which indexes `written`. */
 static void emit(int which, const void *data, size_t len)
 {
-	static const char *const targets[6] = {
+	static const char *const targets[7] = {
 	        "fuzz_msgpack_check", "fuzz_delta_decode", "fuzz_json",
-	        "fuzz_store_recover", "fuzz_frame",        "fuzz_handshake"};
+	        "fuzz_store_recover", "fuzz_frame",        "fuzz_handshake",
+	        "fuzz_sync"};
 	/* Every msgpack or delta seed must be one valid msgpack object. */
 	if (which < 2 && cairn__msgpack_check(data, len, NULL, NULL) != 0)
 		die("a generated seed is not valid msgpack");
@@ -769,6 +771,71 @@ static void link_seeds(void)
 	fx_free(&f);
 }
 
+/* ------------------------------------------------------------------------ */
+/* sync seeds: fuzz_sync (6)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A conversation between the fixed replica A of sync_fixture.h and a peer
+ * B (the fixture again, with the tags swapped), for each pair of content
+ * variants, then a few live writes on B: what B says to A, in the
+ * target's input layout.
+ */
+static void sync_seeds(void)
+{
+	for (uint8_t va = 0; va < 3; va++)
+		for (uint8_t vb = 0; vb < 3; vb++) {
+			sfx a, b;
+			CHECK(sfx_open(&a, va, 1, 2));
+			CHECK(sfx_open(&b, vb, 2, 1));
+			cairn_buf seed, m;
+			cairn_buf_init(&seed, NULL);
+			cairn_buf_init(&m, NULL);
+			CHECK(cairn_buf_append(&seed, &va, 1));
+			uint64_t now = SFX_T0;
+			for (int round = 0; round < 400; round++) {
+				now += 7;
+				if (round == 100 || round == 200) {
+					cairn_value v = {.type = CAIRN_INT,
+					                 .as.i = round};
+					CHECK(cairn_store_set(b.st, "live", "x",
+					                      &v, now, NULL,
+					                      NULL));
+				}
+				bool any = false;
+				m.len = 0;
+				int r = cairn__sync_next(b.sy, b.p, now, &m);
+				if (r == 1 && m.len <= 0xffff) {
+					uint8_t len[2] = {
+					        (uint8_t)m.len,
+					        (uint8_t)(m.len >> 8)};
+					CHECK(cairn_buf_append(&seed, len, 2));
+					CHECK(cairn_buf_append(&seed, m.data,
+					                       m.len));
+					if (cairn__sync_recv(a.sy, a.p, m.data,
+					                     m.len, now) < 0)
+						break;
+					any = true;
+				}
+				m.len = 0;
+				r = cairn__sync_next(a.sy, a.p, now, &m);
+				if (r == 1) {
+					if (cairn__sync_recv(b.sy, b.p, m.data,
+					                     m.len, now) < 0)
+						break;
+					any = true;
+				}
+				if (!any && round > 210)
+					break;
+			}
+			emit(6, seed.data, seed.len);
+			cairn_buf_free(&seed);
+			cairn_buf_free(&m);
+			sfx_close(&a);
+			sfx_close(&b);
+		}
+}
+
 int main(int argc, char **argv)
 {
 	root = argc > 1 ? argv[1] : "fuzz/corpus";
@@ -786,16 +853,19 @@ int main(int argc, char **argv)
 	make_dir(path);
 	snprintf(path, sizeof(path), "%s/fuzz_handshake", root);
 	make_dir(path);
+	snprintf(path, sizeof(path), "%s/fuzz_sync", root);
+	make_dir(path);
 
 	msgpack_seeds();
 	delta_seeds();
 	json_seeds();
 	store_seeds();
 	link_seeds();
+	sync_seeds();
 	printf("cairn-fuzz-gen-corpus: %zu msgpack seeds, %zu delta seeds, "
 	       "%zu json seeds, %zu store seeds, %zu frame seeds, "
-	       "%zu handshake seeds in %s\n",
+	       "%zu handshake seeds, %zu sync seeds in %s\n",
 	       written[0], written[1], written[2], written[3], written[4],
-	       written[5], root);
+	       written[5], written[6], root);
 	return 0;
 }

@@ -135,7 +135,8 @@ static int rindex_build(const cairn_allocator *a, const cairn_replica *r,
 	xfree(a, ids, (count ? count : 1) * sizeof *ids);
 	if (rc)
 		return rc;
-	qsort(ix->v, ix->n, sizeof *ix->v, ritem_cmp);
+	if (ix->n) /* qsort must not see the NULL of an empty index */
+		qsort(ix->v, ix->n, sizeof *ix->v, ritem_cmp);
 	ix->built = true;
 	return 0;
 }
