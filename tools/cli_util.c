@@ -11,13 +11,14 @@
 int cli_error(const cli *c, int code, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("cairn: ", stderr);
+	FILE *f = c != NULL && c->err != NULL ? c->err : stderr;
+	fputs("cairn: ", f);
 	if (c != NULL && c->cmd != NULL)
-		fprintf(stderr, "%s: ", c->cmd->name);
+		fprintf(f, "%s: ", c->cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(f, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', f);
 	return code;
 }
 
@@ -69,6 +70,8 @@ void cli_random_hash_key(uint8_t key[16])
 
 int cli_store_open(cli *c, const cairn_store_config *cfg)
 {
+	if (c->store_borrowed)
+		return 0; /* the node's, open already */
 	memset(&c->report, 0, sizeof(c->report));
 	int err = cairn_store_open(c->dir, cfg, &c->store, &c->report);
 	if (err != 0)
@@ -139,7 +142,7 @@ int cli_open(cli *c)
 
 int cli_close(cli *c, int rc)
 {
-	if (c->store == NULL)
+	if (c->store == NULL || c->store_borrowed)
 		return rc;
 	int err = cairn_store_close(c->store);
 	c->store = NULL;
@@ -203,9 +206,9 @@ int cli_string_json(const cli *c, const char *s, size_t len, cairn_buf *out)
 
 int cli_write_out(const cli *c, const cairn_buf *b)
 {
-	if (b->len > 0 && fwrite(b->data, 1, b->len, stdout) != b->len)
+	if (b->len > 0 && fwrite(b->data, 1, b->len, c->out) != b->len)
 		return cli_error(c, CLI_REPLICA, "writing the output failed");
-	if (fflush(stdout) != 0)
+	if (fflush(c->out) != 0)
 		return cli_error(c, CLI_REPLICA, "writing the output failed");
 	return 0;
 }

@@ -112,8 +112,8 @@ int cli_cmd_init(cli *c)
 		return rc;
 	char text[CAIRN_DEVICE_ID_TEXT];
 	cairn_device_id_to_text(&id, text);
-	printf("%s\n", text);
-	fprintf(stderr, "cairn: created the replica of device %s in %s, %s\n",
+	fprintf(c->out, "%s\n", text);
+	fprintf(c->err, "cairn: created the replica of device %s in %s, %s\n",
 	        text, c->dir,
 	        joining ? "in the mesh of the given key"
 	                : "in a new mesh (`cairn mesh-key` prints its key)");
@@ -146,12 +146,12 @@ int cli_cmd_id(cli *c)
 		cairn_device_id id;
 		cairn_identity_device_id(&me, &id);
 		if (c->replica_flag) {
-			printf("%016" PRIx64 "\n",
-			       cairn_device_replica_id(&id));
+			fprintf(c->out, "%016" PRIx64 "\n",
+			        cairn_device_replica_id(&id));
 		} else {
 			char text[CAIRN_DEVICE_ID_TEXT];
 			cairn_device_id_to_text(&id, text);
-			printf("%s\n", text);
+			fprintf(c->out, "%s\n", text);
 		}
 	}
 	cairn_identity_wipe(&me);
@@ -168,7 +168,7 @@ int cli_cmd_mesh_key(cli *c)
 	if (err == 0) {
 		char text[CAIRN_MESH_KEY_TEXT];
 		cairn_mesh_key_to_text(&key, text);
-		printf("%s\n", text);
+		fprintf(c->out, "%s\n", text);
 		memset(text, 0, sizeof(text));
 	} else if (err == CAIRN_ENOTFOUND) {
 		rc = cli_error(c, CLI_REPLICA,
@@ -200,9 +200,9 @@ int cli_cmd_repair(cli *c)
 	if (err != 0)
 		return cli_open_error(c, err);
 	if (rep.message[0] != '\0')
-		printf("%s\n", rep.message);
+		fprintf(c->out, "%s\n", rep.message);
 	else
-		printf("the replica in %s needed no repair\n", c->dir);
+		fprintf(c->out, "the replica in %s needed no repair\n", c->dir);
 	return CLI_OK;
 }
 
@@ -238,6 +238,18 @@ static int read_all(FILE *f, cairn_buf *b)
 	}
 }
 
+int cli_read_file(const char *path, cairn_buf *b)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (f == NULL)
+		return errno;
+	int os = read_all(f, b);
+	if (!is_stdin)
+		fclose(f);
+	return os;
+}
+
 int cli_cmd_import(cli *c)
 {
 	const char *path = c->args[0];
@@ -245,19 +257,19 @@ int cli_cmd_import(cli *c)
 	const char *name = is_stdin ? "standard input" : path;
 
 	/* Read the input before taking the replica, so a slow pipe does not
-	 * hold the lock. */
-	FILE *f = is_stdin ? stdin : fopen(path, "rb");
-	if (f == NULL)
-		return cli_error(c, CLI_DATA, "%s: %s", path, strerror(errno));
+	 * hold the lock. Inside a node, the client has read it. */
 	cairn_buf in;
 	cairn_buf_init(&in, NULL);
-	int os = read_all(f, &in);
-	if (!is_stdin)
-		fclose(f);
+	int os = 0;
+	if (c->has_input) {
+		if (cairn_buf_append(&in, c->input, c->input_len) != 0)
+			os = ENOMEM;
+	} else {
+		os = cli_read_file(path, &in);
+	}
 	if (os != 0) {
 		cairn_buf_free(&in);
-		return cli_error(c, CLI_DATA, "reading %s: %s", name,
-		                 strerror(os));
+		return cli_error(c, CLI_DATA, "%s: %s", name, strerror(os));
 	}
 
 	int rc = cli_open(c);
@@ -286,7 +298,7 @@ int cli_cmd_import(cli *c)
 	else if (err != 0)
 		rc = cli_fail(c, err, name);
 	else
-		printf("imported %zu writes\n", written);
+		fprintf(c->out, "imported %zu writes\n", written);
 	cairn_buf_free(&in);
 	return cli_close(c, rc);
 }

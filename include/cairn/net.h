@@ -210,6 +210,16 @@ CAIRN_API CAIRN_NODISCARD int cairn_mesh_key_load(const cairn_store *s,
  * thread, and every observer runs there; the node owns the store while it
  * runs (write through the node, read the store's replica freely).
  * No observer runs inside the call that registered it.
+ *
+ * DURABILITY. A peer never receives a record that a crash here could take
+ * back: the node sends durable records only. With a CAIRN_SYNC_GROUP store
+ * (the one to use) the node drives group commit itself (cairn/loop.h: do
+ * not give the store another cairn_store_loop) and never blocks the loop
+ * on fsync; with EVERY every write and every join of a peer's records
+ * fsyncs on the loop's thread.
+ *
+ * SIGNALS. Writing to a socket whose peer has gone raises SIGPIPE, as in
+ * any libuv program: ignore it in the process (signal(SIGPIPE, SIG_IGN)).
  */
 
 struct uv_loop_s;
@@ -217,21 +227,30 @@ typedef struct cairn_node cairn_node;
 
 /* How a peer link looks from here (cairn_node_peers()). */
 typedef struct cairn_peer_status {
-	cairn_device_id device;    /* zero until a handshake named it */
-	char address[64];          /* "host:port" as dialled or accepted */
-	bool dialled;              /* this node dials it (else it came in) */
-	bool connected;            /* handshake done, sync running */
-	uint64_t connected_ms;     /* when the link came up (wall clock) */
-	uint64_t last_sync_ms;     /* last time both directions were caught
-	                              up (0: never) */
-	uint64_t outstanding_out;  /* records not yet acknowledged by it */
-	uint64_t outstanding_in;   /* its records not yet joined here */
+	cairn_device_id device;       /* zero until a handshake named it */
+	char address[64];             /* "host:port" as dialled or accepted */
+	bool dialled;                 /* this node dials it (else it came in) */
+	bool connected;               /* handshake done, sync running */
+	uint64_t connected_ms;        /* when the link came up (wall clock) */
+	uint64_t last_sync_ms;        /* last time both directions were caught
+	                                 up (0: never) */
+	uint64_t outstanding_out;     /* records not yet acknowledged by it */
+	uint64_t outstanding_in;      /* its records not yet joined here */
 	uint64_t bytes_in, bytes_out; /* on the wire, this link */
-	uint32_t reconnects;       /* dialled links: attempts since up */
-	char last_error[160];      /* why the last link ended ("" if none) */
+	uint32_t reconnects;          /* dialled links: failed attempts since
+	                                 the last link up */
+	char last_error[160];         /* why the last link ended ("" if none) */
 } cairn_peer_status;
 
-/* What happened to a link (cairn_node_observers.peer). */
+/*
+ * What happened to a link (cairn_node_observers.peer). DOWN fires once
+ * for every link that reached the sync engine (its handshake done), after
+ * UP or without one: a link refused by an allow-list (this one's or the
+ * peer's) is a DOWN without an UP, its last_error saying who refused
+ * whom. Links that end before that (wrong mesh key, deadline, caps, a
+ * second link to a device already linked) fire nothing; the log observer
+ * hears of them.
+ */
 typedef enum cairn_peer_event {
 	CAIRN_PEER_UP = 1,   /* handshake and HELLO done: syncing */
 	CAIRN_PEER_DOWN = 2, /* the link ended (status->last_error says why) */
@@ -245,26 +264,30 @@ typedef struct cairn_node_observers {
 	/* A link came up or went down. */
 	void (*peer)(void *ud, cairn_peer_event ev,
 	             const cairn_peer_status *status);
-	/* A line worth logging ("listening on ...", "link to ... refused:
-	 * ..."), for programs such as `cairn node`. */
+	/* A line worth logging ("listening on 127.0.0.1:7000", "link up
+	 * <device> <address>", "link down <device> <address>: <why>"), for
+	 * programs such as `cairn node`. Without a newline. */
 	void (*log)(void *ud, const char *line);
 } cairn_node_observers;
 
 typedef struct cairn_node_config {
-	cairn_store *store;       /* open, borrowed; outlives the node */
-	cairn_identity identity;  /* this device (copied; wipe yours) */
-	cairn_mesh_key mesh_key;  /* the mesh (copied; wipe yours) */
+	cairn_store *store;           /* open, borrowed; outlives the node */
+	cairn_identity identity;      /* this device (copied; wipe yours) */
+	cairn_mesh_key mesh_key;      /* the mesh (copied; wipe yours) */
 	const cairn_device_id *allow; /* optional allow-list (copied); NULL:
 	                                 any device with the mesh key */
 	size_t nallow;
 	cairn_node_observers observers;
+	/* Limits; 0 takes the default in parentheses. */
 	uint32_t heartbeat_ms;         /* PING after silence (15,000); a link
 	                                  silent for 3 of them closes */
-	uint32_t handshake_timeout_ms; /* (10,000) */
+	uint32_t handshake_timeout_ms; /* from the connection to the end of
+	                                  the handshake (10,000) */
 	uint32_t backoff_min_ms;       /* first redial delay (250) */
 	uint32_t backoff_max_ms;       /* cap of the delay (30,000) */
-	uint32_t max_links;            /* links at once (256) */
-	uint32_t max_links_per_ip;     /* from one address (16) */
+	uint32_t max_links;            /* links at once (256); an incoming
+	                                  link over a cap is closed at once */
+	uint32_t max_links_per_ip;     /* incoming, from one address (16) */
 	uint32_t handshakes_per_s;     /* per address (20; burst 5) */
 	uint64_t max_clock_skew_ms;    /* handshake clock check (120,000) */
 } cairn_node_config;
@@ -274,8 +297,10 @@ CAIRN_API void cairn_node_config_init(cairn_node_config *cfg);
 
 /*
  * Create a node on `loop`. Use cairn_node_new() (passes the config size).
+ * An allow-list given with nallow 0 allows no one. The node neither
+ * listens nor dials until told to.
  * Returns 0 and *out; CAIRN_EINVAL (NULL store or loop); CAIRN_EVERSION;
- * CAIRN_ENOMEM.
+ * CAIRN_ENOMEM; CAIRN_EIO (libsodium cannot be initialised).
  */
 CAIRN_API CAIRN_NODISCARD int cairn_node_new_(struct uv_loop_s *loop,
                                               const cairn_node_config *cfg,
@@ -285,30 +310,37 @@ CAIRN_API CAIRN_NODISCARD int cairn_node_new_(struct uv_loop_s *loop,
 	cairn_node_new_((loop), (cfg), sizeof(cairn_node_config), (out))
 
 /*
- * Listen on "host:port" (IPv4 "127.0.0.1:7000", IPv6 "[::1]:7000"; port 0
- * picks a free one, stored in *port when port is not NULL). Returns 0;
- * CAIRN_EINVAL (malformed address); CAIRN_EIO (bind/listen failed: the
- * address is in use, say).
+ * Listen on "host:port" (IPv4 "127.0.0.1:7000", IPv6 "[::1]:7000"; the
+ * host is numeric; port 0 picks a free one, stored in *port when port is
+ * not NULL). Logs "listening on <address>" (from this call). Returns 0;
+ * CAIRN_EINVAL (malformed address, or the node is closing); CAIRN_EIO
+ * (bind/listen failed: the address is in use, say; the log says why).
  */
-CAIRN_API CAIRN_NODISCARD int cairn_node_listen(cairn_node *n,
-                                                const char *host_port,
-                                                uint16_t *port);
+CAIRN_API CAIRN_NODISCARD int
+cairn_node_listen(cairn_node *n, const char *host_port, uint16_t *port);
 
 /*
- * Keep a link to "host:port": dial now, and again after any failure or
- * drop, with exponential backoff and jitter up to backoff_max_ms.
- * Returns 0, CAIRN_EINVAL, CAIRN_ENOMEM.
+ * Keep a link to "host:port" (a numeric address, or a name resolved at
+ * each attempt): dial on the next turn of the loop, and again after any
+ * failure or drop, with exponential backoff and jitter up to
+ * backoff_max_ms. Giving the same text again is harmless. When two links
+ * join the same pair of devices (both dialled each other), both sides keep
+ * the same one and a dialler whose link was dropped for it waits until
+ * that link ends. Returns 0, CAIRN_EINVAL (malformed, port 0, or the
+ * node is closing), CAIRN_ENOMEM.
  */
 CAIRN_API CAIRN_NODISCARD int cairn_node_connect(cairn_node *n,
                                                  const char *host_port);
 
-/* Stop keeping a link to "host:port" (closing it). 0 or CAIRN_ENOTFOUND. */
+/* Stop keeping a link to "host:port" as given to cairn_node_connect()
+ * (closing it, after a BYE). 0 or CAIRN_ENOTFOUND. */
 CAIRN_API CAIRN_NODISCARD int cairn_node_disconnect(cairn_node *n,
                                                     const char *host_port);
 
 /*
  * Writes: as cairn_store_set/del/add/rm (now_ms 0: the system clock), then
- * pushed to every link once durable. Return what the store call returns.
+ * pushed to every link once durable. Return what the store call returns;
+ * under GROUP the write is durable later (cairn_node_flush() tells when).
  */
 CAIRN_API CAIRN_NODISCARD int cairn_node_set(cairn_node *n, const char *doc_id,
                                              const char *field,
@@ -324,9 +356,21 @@ CAIRN_API CAIRN_NODISCARD int cairn_node_rm(cairn_node *n, const char *doc_id,
 
 /*
  * The store was written directly (cairn_store_* on the node's store, an
- * import): push what it appended. Cheap; harmless when nothing is new.
+ * import): make what it appended durable and push it. Cheap; harmless
+ * when nothing is new.
  */
 CAIRN_API void cairn_node_kick(cairn_node *n);
+
+/*
+ * As cairn_node_kick(), then call done(ud, status) once every record
+ * appended so far is durable: status 0; the fsync's error (CAIRN_EIO,
+ * CAIRN_EFULL, CAIRN_EPOISONED); or CAIRN_EINVAL when the node closed
+ * first (the store's close then makes them durable). done never runs
+ * inside this call, and always before `closed`. Returns 0, CAIRN_EINVAL
+ * (the node is closing; done will not run), CAIRN_ENOMEM.
+ */
+CAIRN_API CAIRN_NODISCARD int
+cairn_node_flush(cairn_node *n, void (*done)(void *ud, int status), void *ud);
 
 /*
  * Run fn(n, ud) on the loop's thread, soon. The one node call that any
@@ -335,28 +379,30 @@ CAIRN_API void cairn_node_kick(cairn_node *n);
  * not run. Posted functions still queued when the node closes run with n
  * still valid, before `closed`.
  */
-CAIRN_API CAIRN_NODISCARD int cairn_node_post(cairn_node *n,
-                                              void (*fn)(cairn_node *n,
-                                                         void *ud),
-                                              void *ud);
+CAIRN_API CAIRN_NODISCARD int
+cairn_node_post(cairn_node *n, void (*fn)(cairn_node *n, void *ud), void *ud);
 
 /* This node's device id. */
 CAIRN_API void cairn_node_device_id(const cairn_node *n, cairn_device_id *out);
 
 /*
- * The peers: links up or being dialled. Stores the count in *n; writes
- * out[0..*n) if *n <= cap and returns 0, else writes nothing and returns
- * CAIRN_ESPACE.
+ * The peers: every address being dialled (connected or not; first, in
+ * the order given), then every incoming link past its handshake. Stores
+ * the count in *count; writes out[0..*count) if *count <= cap and
+ * returns 0, else writes nothing and returns CAIRN_ESPACE.
  */
 CAIRN_API CAIRN_NODISCARD int cairn_node_peers(const cairn_node *n,
                                                cairn_peer_status *out,
                                                size_t cap, size_t *count);
 
 /*
- * Close every link (a BYE on each, then the sockets), stop listening and
- * dialling, persist every peer's progress, then call closed(ud) (may be
- * NULL) from the loop and free the node. Run the loop until then; the
- * store may then be closed.
+ * Close every link (a BYE on each, then the sockets, each given up to 2 s
+ * to hang up), stop listening and dialling, persist every peer's
+ * progress, run what was posted, then call closed(ud) (may be NULL) from
+ * the loop -- never inside this call -- and free the node. Peer DOWN
+ * events and flush answers come before `closed`, nothing after it. Run
+ * the loop until then; the store may then be closed (which makes the last
+ * records durable). A second call does nothing.
  */
 CAIRN_API void cairn_node_close(cairn_node *n, void (*closed)(void *ud),
                                 void *ud);

@@ -41,6 +41,8 @@ static void arm(cairn_store_loop *sl);
 /* Answer the requests that are settled; keep the rest in order. */
 static void answer(cairn_store_loop *sl, bool final)
 {
+	if (sl->n == 0)
+		return; /* sl->req may be NULL: no memmove of it */
 	uint64_t durable = cairn_store_durable_seq(sl->s);
 	size_t k = 0;
 	/* Callbacks may add requests: walk a snapshot of the count. */

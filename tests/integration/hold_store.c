@@ -1,9 +1,8 @@
 /*
  * hold_store.c -- a helper of the cli test: open the replica in DIR, print
  * "held PID" on standard output, and keep it open until standard input
- * reaches end of file. The cairn command has no long-running command yet
- * (`cairn node` comes with the network), so this program stands in for
- * "another process holds the store".
+ * reaches end of file: "another process holds the store", without the
+ * control socket of a `cairn node` (node.sh tests that case).
  *
  *   cairn-test-hold-store DIR
  */
