@@ -263,7 +263,6 @@ static void on_durable(void *ud, uint64_t seq, int status)
 		durable_failed(n, status);
 		return;
 	}
-	cairn__sync_kick(n->sync);
 	node_kick_soon(n);
 	if (n->durable_want > seq)
 		request_durable(n, n->durable_want);
@@ -295,7 +294,6 @@ void node_want_durable(cairn_node *n)
 {
 	if (node_note_appended(n))
 		return; /* on_durable() kicks */
-	cairn__sync_kick(n->sync);
 	node_kick_soon(n);
 }
 

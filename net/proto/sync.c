@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bytes_int.h"
+#include "crdt_int.h"
 #include "sync_int.h"
 #include "wire_int.h"
 
@@ -33,31 +34,6 @@ static const uint8_t recon_key[16] = "cairn-recon-v1..";
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void *xalloc(const cairn_allocator *a, size_t n)
-{
-	if (a->alloc && a->realloc && a->free)
-		return a->alloc(a->ud, n ? n : 1);
-	return malloc(n ? n : 1);
-}
-
-static void *xrealloc(const cairn_allocator *a, void *p, size_t old_n, size_t n)
-{
-	if (a->alloc && a->realloc && a->free)
-		return a->realloc(a->ud, p, old_n, n ? n : 1);
-	(void)old_n;
-	return realloc(p, n ? n : 1);
-}
-
-static void xfree(const cairn_allocator *a, void *p, size_t n)
-{
-	if (!p)
-		return;
-	if (a->alloc && a->realloc && a->free)
-		a->free(a->ud, p, n);
-	else
-		free(p);
-}
-
 /* Grow *arr (elements of `size`) to hold at least `need`. */
 static int grow(const cairn_allocator *a, void **arr, size_t *cap, size_t need,
                 size_t size)
@@ -67,7 +43,7 @@ static int grow(const cairn_allocator *a, void **arr, size_t *cap, size_t need,
 	size_t n = *cap ? *cap : 16;
 	while (n < need)
 		n *= 2;
-	void *p = xrealloc(a, *arr, *cap * size, n * size);
+	void *p = cairn__realloc(a, *arr, *cap * size, n * size);
 	if (!p)
 		return CAIRN_ENOMEM;
 	*arr = p;
@@ -117,7 +93,7 @@ static int rindex_build(const cairn_allocator *a, const cairn_replica *r,
 {
 	ix->n = 0;
 	size_t count = cairn_replica_doc_count(r), n = 0;
-	const char **ids = xalloc(a, (count ? count : 1) * sizeof *ids);
+	const char **ids = cairn__alloc(a, (count ? count : 1) * sizeof *ids);
 	if (!ids)
 		return CAIRN_ENOMEM;
 	int rc = cairn_replica_docs(r, NULL, ids, count, &n);
@@ -132,7 +108,7 @@ static int rindex_build(const cairn_allocator *a, const cairn_replica *r,
 		if (!rc)
 			ix->v[ix->n++] = (ritem){doc_key(ids[i]), le64(dg), d};
 	}
-	xfree(a, ids, (count ? count : 1) * sizeof *ids);
+	cairn__free(a, ids, (count ? count : 1) * sizeof *ids);
 	if (rc)
 		return rc;
 	if (ix->n) /* qsort must not see the NULL of an empty index */
@@ -188,7 +164,7 @@ static void rindex_summary(const rindex *ix, uint32_t depth, uint64_t prefix,
 
 static void rindex_free(const cairn_allocator *a, rindex *ix)
 {
-	xfree(a, ix->v, ix->cap * sizeof *ix->v);
+	cairn__free(a, ix->v, ix->cap * sizeof *ix->v);
 	memset(ix, 0, sizeof *ix);
 }
 
@@ -309,7 +285,7 @@ int cairn__sync_new(const cairn__sync_config *cfg, cairn__sync **out)
 	    cfg->recon_leaf > RECON_LIST_MAX)
 		return CAIRN_EINVAL;
 	const cairn_allocator *a = &cfg->alloc;
-	cairn__sync *s = xalloc(a, sizeof *s);
+	cairn__sync *s = cairn__alloc(a, sizeof *s);
 	if (!s)
 		return CAIRN_ENOMEM;
 	memset(s, 0, sizeof *s);
@@ -319,10 +295,10 @@ int cairn__sync_new(const cairn__sync_config *cfg, cairn__sync **out)
 	cairn_buf_init(&s->tmp, &s->a);
 	cairn_limits_init(&s->limits);
 	s->limits.max_input_bytes = cfg->max_message;
-	s->origins = xalloc(a, ORIGIN_SLOTS * sizeof *s->origins);
+	s->origins = cairn__alloc(a, ORIGIN_SLOTS * sizeof *s->origins);
 	int rc = s->origins ? 0 : CAIRN_ENOMEM;
 	if (!rc && cfg->nallow) {
-		s->allow = xalloc(a, cfg->nallow * sizeof *s->allow);
+		s->allow = cairn__alloc(a, cfg->nallow * sizeof *s->allow);
 		if (s->allow)
 			memcpy(s->allow, cfg->allow,
 			       cfg->nallow * sizeof *s->allow);
@@ -350,13 +326,13 @@ void cairn__sync_free(cairn__sync *s)
 	if (!s)
 		return;
 	cairn_allocator a = s->a;
-	xfree(&a, s->origins, ORIGIN_SLOTS * sizeof *s->origins);
-	xfree(&a, s->allow, s->cfg.nallow * sizeof *s->allow);
+	cairn__free(&a, s->origins, ORIGIN_SLOTS * sizeof *s->origins);
+	cairn__free(&a, s->allow, s->cfg.nallow * sizeof *s->allow);
 	cairn_delta_free(s->scratch);
 	cairn_delta_free(s->docbuf);
 	cairn_delta_free(s->piece);
 	cairn_buf_free(&s->tmp);
-	xfree(&a, s, sizeof *s);
+	cairn__free(&a, s, sizeof *s);
 }
 
 static const cairn_replica *replica(const cairn__sync *s)
@@ -469,7 +445,7 @@ int cairn__sync_attach(cairn__sync *s, const cairn_device_id *peer,
 {
 	if (!s || !peer || !out)
 		return CAIRN_EINVAL;
-	cairn__peer *p = xalloc(&s->a, sizeof *p);
+	cairn__peer *p = cairn__alloc(&s->a, sizeof *p);
 	if (!p)
 		return CAIRN_ENOMEM;
 	memset(p, 0, sizeof *p);
@@ -522,8 +498,8 @@ static void recon_reset(cairn__peer *p)
 {
 	cairn__sync *s = p->s;
 	rindex_free(&s->a, &p->mine);
-	xfree(&s->a, p->queue, p->capqueue * sizeof *p->queue);
-	xfree(&s->a, p->send, p->capsend * sizeof *p->send);
+	cairn__free(&s->a, p->queue, p->capqueue * sizeof *p->queue);
+	cairn__free(&s->a, p->send, p->capsend * sizeof *p->send);
 	p->queue = NULL;
 	p->send = NULL;
 	p->nqueue = p->capqueue = p->nsend = p->capsend = 0;
@@ -544,7 +520,7 @@ void cairn__sync_detach(cairn__sync *s, cairn__peer *p)
 	cairn_buf_free(&p->frag);
 	cairn_buf_free(&p->held_bytes);
 	s->npeers--;
-	xfree(&s->a, p, sizeof *p);
+	cairn__free(&s->a, p, sizeof *p);
 }
 
 /* ---- my log towards the peer -------------------------------------------- */
@@ -713,7 +689,8 @@ static int queue_all(cairn__peer *p)
 	cairn__sync *s = p->s;
 	const cairn_replica *r = replica(s);
 	size_t count = cairn_replica_doc_count(r), n = 0;
-	const char **ids = xalloc(&s->a, (count ? count : 1) * sizeof *ids);
+	const char **ids =
+	        cairn__alloc(&s->a, (count ? count : 1) * sizeof *ids);
 	if (!ids)
 		return CAIRN_ENOMEM;
 	int rc = cairn_replica_docs(r, NULL, ids, count, &n);
@@ -726,7 +703,7 @@ static int queue_all(cairn__peer *p)
 		if (!rc)
 			p->send[p->nsend++] = d;
 	}
-	xfree(&s->a, ids, (count ? count : 1) * sizeof *ids);
+	cairn__free(&s->a, ids, (count ? count : 1) * sizeof *ids);
 	return rc;
 }
 
@@ -1114,11 +1091,6 @@ uint64_t cairn__sync_deadline(const cairn__sync *s, const cairn__peer *p)
 	if (s->cfg.retry_ms && p->pull_from && p->pull_at + s->cfg.retry_ms < t)
 		t = p->pull_at + s->cfg.retry_ms;
 	return t;
-}
-
-void cairn__sync_kick(cairn__sync *s)
-{
-	(void)s; /* next() reads the store's progress itself */
 }
 
 void cairn__sync_bye(cairn__sync *s, cairn__peer *p)

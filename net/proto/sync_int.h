@@ -168,11 +168,10 @@ int cairn__sync_next(cairn__sync *s, cairn__peer *p, uint64_t now_ms,
 uint64_t cairn__sync_deadline(const cairn__sync *s, const cairn__peer *p);
 
 /*
- * The store has new records (a local write, a sync that made some
- * durable): peers will stream them at their next cairn__sync_next().
- * Cheap; call it after every write.
+ * New records in the store (a local write, a sync that made some durable)
+ * need no call here: cairn__sync_next() reads the store's progress itself,
+ * so the caller only asks each link for its next message.
  */
-void cairn__sync_kick(cairn__sync *s);
 
 /* Ask p's link to close cleanly: a BYE NORMAL is queued. */
 void cairn__sync_bye(cairn__sync *s, cairn__peer *p);
